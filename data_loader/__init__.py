@@ -4,7 +4,14 @@ This package never imports streamlit or TensorFlow: the app pages, the trainer a
 (``python -m data_loader``) all call it.
 """
 
-from data_loader.dataset import DatasetSplits, DrawingDataset, build_splits, build_subset, from_drawings, split
+from data_loader.dataset import (
+    DatasetSplits,
+    DrawingDataset,
+    build_splits,
+    build_subset,
+    from_drawings,
+    split,
+)
 from data_loader.errors import DataError, MissingDataError
 from data_loader.settings import data_dir
 

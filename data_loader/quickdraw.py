@@ -81,7 +81,9 @@ def open_bitmaps(path: Path) -> np.ndarray:
     try:
         array = np.load(path, mmap_mode="r", allow_pickle=False)
     except (ValueError, OSError, EOFError) as error:
-        raise DataError(f"{path} is not a valid QuickDraw bitmap file ({error}); delete it to download again") from error
+        raise DataError(
+            f"{path} is not a valid QuickDraw bitmap file ({error}); delete it to download again"
+        ) from error
     if array.dtype != np.uint8 or array.ndim != 2 or array.shape[1] != 784 or array.shape[0] == 0:
         raise DataError(
             f"{path} holds {array.dtype} {array.shape}, not uint8 (N, 784) drawings; delete it to download again"

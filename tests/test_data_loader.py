@@ -8,8 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from data_loader import DataError, build_splits, build_subset, split
-from data_loader import mnist, quickdraw
+from data_loader import DataError, build_splits, build_subset, mnist, quickdraw, split
 from data_loader.__main__ import main
 from data_loader.dataset import DrawingDataset
 

@@ -1,0 +1,123 @@
+"""Evaluate a model on labelled drawings: top-1, top-3, per-class accuracy, confusion matrix, mistakes.
+
+Command line: ``python -m model.evaluate --model NAME [data options] [--mistakes 20]`` evaluates a saved
+model on the test split of the data it is given (by default the classes on its card).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class Evaluation:
+    """How well a model classifies a labelled set of drawings."""
+
+    class_names: list[str]
+    labels: np.ndarray
+    probabilities: np.ndarray
+
+    @property
+    def predictions(self) -> np.ndarray:
+        return self.probabilities.argmax(axis=1)
+
+    @property
+    def top1(self) -> float:
+        return float(np.mean(self.predictions == self.labels)) if len(self.labels) else 0.0
+
+    @property
+    def top3(self) -> float:
+        if not len(self.labels):
+            return 0.0
+        best = np.argsort(-self.probabilities, axis=1)[:, :3]
+        return float(np.mean(np.any(best == self.labels[:, None], axis=1)))
+
+    @property
+    def confusion(self) -> np.ndarray:
+        """Counts: row = true class, column = predicted class."""
+        size = len(self.class_names)
+        return np.bincount(self.labels * size + self.predictions, minlength=size * size).reshape(size, size)
+
+    @property
+    def per_class(self) -> dict[str, float]:
+        matrix = self.confusion
+        totals = matrix.sum(axis=1)
+        return {name: float(matrix[index, index] / totals[index]) if totals[index] else 0.0
+                for index, name in enumerate(self.class_names)}
+
+    def mistakes(self, true_class: int | None = None, predicted_class: int | None = None) -> np.ndarray:
+        """Indices of the misclassified drawings, optionally of one cell of the confusion matrix."""
+        wrong = self.predictions != self.labels
+        if true_class is not None:
+            wrong &= self.labels == true_class
+        if predicted_class is not None:
+            wrong &= self.predictions == predicted_class
+        return np.flatnonzero(wrong)
+
+    def as_dict(self) -> dict:
+        return {"test_top1": round(self.top1, 4), "test_top3": round(self.top3, 4),
+                "per_class": {name: round(value, 4) for name, value in self.per_class.items()},
+                "test_count": int(len(self.labels)), "confusion": self.confusion.tolist()}
+
+
+def evaluate(model, images: np.ndarray, labels: np.ndarray, class_names: list[str]) -> Evaluation:
+    """Classify uint8 (N, 28, 28) images with one compiled call per batch and compare with the labels."""
+    from model.predict import batch_probabilities
+
+    return Evaluation(list(class_names), np.asarray(labels, np.int64), batch_probabilities(model, images))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Evaluate a saved model from the command line; print metrics, confusion matrix and mistakes."""
+    from data_loader import DataError, build_splits
+    from model.registry import RegistryError, load_model
+
+    parser = argparse.ArgumentParser(prog="python -m model.evaluate", description=__doc__.splitlines()[0])
+    parser.add_argument("--model", required=True, help="a registry name, a model folder or a .keras file")
+    parser.add_argument("--source", choices=("quickdraw", "mnist"), help="default: the card's data source")
+    parser.add_argument("--classes", help="default: the card's classes, in its order")
+    parser.add_argument("--per-class", type=int, default=500)
+    parser.add_argument("--format", choices=("bitmap", "strokes"), default="bitmap")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data-dir")
+    parser.add_argument("--mistakes", type=int, default=0, help="list this many misclassified drawings")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    arguments = parser.parse_args(argv)
+    try:
+        model, card = load_model(arguments.model)
+        classes = arguments.classes.split(",") if arguments.classes else card.class_names
+        unknown = [name for name in classes if name not in card.class_names]
+        if unknown:
+            raise ValueError(f"the model does not know {', '.join(unknown)}; it knows {', '.join(card.class_names)}")
+        source = arguments.source or card.data.get("source", "quickdraw")
+        splits = build_splits(source, classes, arguments.per_class, arguments.format, arguments.seed,
+                              arguments.data_dir)
+        labels = np.array([card.class_names.index(classes[label]) for label in splits.test.y], np.int64)
+        result = evaluate(model, splits.test.x, labels, card.class_names)
+    except (DataError, RegistryError, ValueError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    if arguments.json:
+        print(json.dumps(result.as_dict()))
+        return 0
+    print(f"model {card.name}: {len(labels):,} test drawings of {len(classes)} classes")
+    print(f"top-1 accuracy {result.top1:.2%}   top-3 accuracy {result.top3:.2%}\n\nper class:")
+    for name, value in result.per_class.items():
+        if name in classes:
+            print(f"  {name:>20}  {value:.2%}")
+    print("\nconfusion matrix (rows: true class, columns: predicted class, in card order):")
+    for name, row in zip(card.class_names, result.confusion, strict=True):
+        print(f"  {name[:12]:>12} " + " ".join(f"{count:5d}" for count in row))
+    for index in result.mistakes()[: arguments.mistakes]:
+        truth, guess = card.class_names[labels[index]], card.class_names[result.predictions[index]]
+        print(f"  test drawing {index}: a {truth} taken for a {guess} ({result.probabilities[index].max():.0%})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
