@@ -219,7 +219,7 @@ def train(config: TrainConfig, control: TrainingControl | None = None) -> Traini
                                               restore_best_weights=True),
             ]
             model.fit(train_data, validation_data=validation_data, epochs=done_epochs + epochs,
-                      initial_epoch=done_epochs, callbacks=callbacks, verbose=0)
+                      initial_epoch=done_epochs, callbacks=callbacks, verbose=0, shuffle=False)
             done_epochs += epochs
             if control.stop_requested:
                 break

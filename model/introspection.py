@@ -1,0 +1,358 @@
+"""Look inside a convnet: parameter counts, activations, filters, learned patterns and Grad-CAM heat maps.
+
+Everything comes back as plain Python or numpy arrays, ready for the pages to draw with plotly; nothing
+here plots. Images are single drawings shaped like the model's input without the batch axis, for the
+drawing models (28, 28) or (28, 28, 1): floats in 0-1 (0 = background, 1 = ink), or uint8 in 0-255,
+which is divided by 255 first.
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import layers
+
+DENSE_TYPES = (layers.Dense, layers.EinsumDense)
+CONVOLUTION_TYPES = (layers.Conv1D, layers.Conv2D, layers.Conv3D, layers.Conv2DTranspose,
+                     layers.DepthwiseConv2D, layers.SeparableConv2D)
+POOLING_TYPES = (layers.MaxPooling2D, layers.AveragePooling2D)
+_FOLLOWERS = (layers.BatchNormalization, layers.ReLU, layers.Activation)
+_SYMBOLS = {"gamma": "γ", "beta": "β", "moving_mean": "moving mean", "moving_variance": "moving variance"}
+
+# Helper models and compiled functions, built once per model object; they vanish with the model.
+_HELPERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _cached(model: keras.Model, key, make):
+    """Return the helper stored under key for this model, making it on first use."""
+    helpers = _HELPERS.setdefault(model, {})
+    if key not in helpers:
+        helpers[key] = make()
+    return helpers[key]
+
+
+@dataclass(frozen=True)
+class LayerParameters:
+    """How many parameters one layer has, and the arithmetic that gives that number."""
+
+    name: str
+    type: str
+    output_shape: tuple | None
+    parameters: int
+    trainable_parameters: int
+    non_trainable_parameters: int
+    formula: str
+
+
+@dataclass(frozen=True)
+class LayerActivation:
+    """The output of one convolution or pooling layer for one image, shaped (height, width, channels)."""
+
+    name: str
+    type: str
+    output_shape: tuple[int, ...]
+    array: np.ndarray
+
+
+def _size(variables) -> int:
+    """Count the numbers held by a list of variables, each variable once."""
+    unique = {id(variable): variable for variable in variables}
+    return sum(int(np.prod(variable.shape)) for variable in unique.values())
+
+
+def _product(shape) -> str:
+    return "×".join(str(dimension) for dimension in shape) or "1"
+
+
+def _listing(words: list[str]) -> str:
+    return ", ".join(words).replace("moving mean, moving variance", "moving mean and variance")
+
+
+def _formula(layer: keras.layers.Layer) -> str:
+    """Write the parameter count of a layer as arithmetic, e.g. "3×3×1×32 + 32 = 320"."""
+    count = layer.count_params()
+    if not layer.weights:
+        return "0"
+    if isinstance(layer, keras.Model):
+        parts = [sublayer.count_params() for sublayer in layer.layers if sublayer.weights]
+        if len(parts) <= 6:
+            return "sum of sublayers: " + " + ".join(f"{part:,}" for part in parts) + f" = {count:,}"
+        return f"sum of its {len(parts)} sublayers with weights = {count:,}"
+    terms = " + ".join(_product(weight.shape) for weight in layer.weights)
+    if isinstance(layer, layers.BatchNormalization) and len({tuple(w.shape) for w in layer.weights}) == 1:
+        trainable = [_SYMBOLS.get(w.name, w.name) for w in layer.trainable_weights]
+        frozen = [_SYMBOLS.get(w.name, w.name) for w in layer.non_trainable_weights]
+        notes = [f"{_listing(trainable)} trainable"] if trainable else []
+        notes += [f"{_listing(frozen)} frozen"] if frozen else []
+        return f"{len(layer.weights)}×{layer.weights[0].shape[0]} = {count:,} ({'; '.join(notes)})"
+    return f"{terms} = {count:,}"
+
+
+def _output_shape(layer: keras.layers.Layer) -> tuple | None:
+    try:
+        output = layer.output
+    except (AttributeError, ValueError):  # a layer used more than once has no single output
+        return None
+    if isinstance(output, (list, tuple)):
+        return tuple(tuple(tensor.shape[1:]) for tensor in output)
+    return tuple(output.shape[1:])
+
+
+def parameter_breakdown(model: keras.Model) -> list[LayerParameters]:
+    """Return one entry per layer of the model with its parameter counts and the formula behind them."""
+    return [
+        LayerParameters(
+            name=layer.name,
+            type=type(layer).__name__,
+            output_shape=_output_shape(layer),
+            parameters=layer.count_params(),
+            trainable_parameters=_size(layer.trainable_weights),
+            non_trainable_parameters=_size(layer.non_trainable_weights),
+            formula=_formula(layer),
+        )
+        for layer in model.layers
+    ]
+
+
+def _leaf_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    leaves = []
+    for layer in model.layers:
+        leaves.extend(_leaf_layers(layer) if isinstance(layer, keras.Model) else [layer])
+    return leaves
+
+
+def parameter_summary(model: keras.Model) -> dict[str, int | float]:
+    """Return the model's parameter totals and how they split between dense, convolution and other layers.
+
+    Keys: total, trainable, non_trainable (frozen), dense, convolutional, other, and the shares
+    dense_share, convolutional_share, other_share (fractions of total). For VGG16 with 1000 classes the
+    total is 138,357,544, of which the three dense layers hold 123,642,856 (89.4%: fc1 alone has
+    25088×4096 + 4096 = 102,764,544) and the thirteen convolutions only 14,714,688.
+    """
+    groups = {"dense": 0, "convolutional": 0, "other": 0}
+    for layer in _leaf_layers(model):
+        group = ("dense" if isinstance(layer, DENSE_TYPES)
+                 else "convolutional" if isinstance(layer, CONVOLUTION_TYPES) else "other")
+        groups[group] += layer.count_params()
+    total = model.count_params()
+    summary: dict[str, int | float] = {
+        "total": total,
+        "trainable": _size(model.trainable_weights),
+        "non_trainable": _size(model.non_trainable_weights),
+        **groups,
+    }
+    for group, count in groups.items():
+        summary[f"{group}_share"] = count / total if total else 0.0
+    return summary
+
+
+def _inputs(model: keras.Model):
+    """Return the model's input tensor (the list of them for a model with several inputs)."""
+    return model.inputs[0] if len(model.inputs) == 1 else model.inputs
+
+
+def _layer(model: keras.Model, layer_name: str) -> keras.layers.Layer:
+    for layer in model.layers:
+        if layer.name == layer_name:
+            return layer
+    names = ", ".join(layer.name for layer in model.layers)
+    raise ValueError(f"Model {model.name!r} has no layer named {layer_name!r}; its layers are: {names}.")
+
+
+def _as_batch(model: keras.Model, image) -> np.ndarray:
+    """Turn one image into a float32 batch of one for the model, checking its shape."""
+    array = np.asarray(image)
+    expected = tuple(model.inputs[0].shape[1:])
+    accepted = [expected] + ([expected[:-1]] if expected[-1] == 1 else [])
+    if array.shape not in accepted:
+        raise ValueError(f"Expected one image shaped {' or '.join(map(str, accepted))}, got {array.shape}.")
+    array = array.astype(np.float32) / 255.0 if np.issubdtype(array.dtype, np.integer) else array
+    return array.astype(np.float32).reshape((1, *expected))
+
+
+def _mapped_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    return [layer for layer in model.layers if isinstance(layer, CONVOLUTION_TYPES + POOLING_TYPES)]
+
+
+def activation_model(model: keras.Model) -> keras.Model:
+    """Return a model giving the outputs of every convolution and pooling layer at once (cached per model)."""
+    chosen = _mapped_layers(model)
+    if not chosen:
+        raise ValueError(f"Model {model.name!r} has no convolution or pooling layer.")
+    return _cached(model, "activations", lambda: keras.Model(
+        _inputs(model), [layer.output for layer in chosen], name=f"{model.name}_activations"))
+
+
+def activations(model: keras.Model, image) -> list[LayerActivation]:
+    """Return the activation maps of every convolution and pooling layer for one image, in layer order."""
+    extractor = activation_model(model)
+    outputs = extractor(_as_batch(model, image), training=False)
+    outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+    return [
+        LayerActivation(layer.name, type(layer).__name__, tuple(output.shape[1:]), np.asarray(output)[0])
+        for layer, output in zip(_mapped_layers(model), outputs, strict=True)
+    ]
+
+
+def first_layer_filters(model: keras.Model) -> np.ndarray:
+    """Return the kernel of the model's first Conv2D layer, shaped (height, width, in channels, filters)."""
+    for layer in model.layers:
+        if isinstance(layer, layers.Conv2D):
+            return keras.ops.convert_to_numpy(layer.kernel)
+    raise ValueError(f"Model {model.name!r} has no Conv2D layer.")
+
+
+def _for_display(image: np.ndarray) -> np.ndarray:
+    """Centre on the mean, scale by the spread and clip to 0-1, as Chollet's deprocess_image does."""
+    spread = float(image.std())
+    if spread == 0:
+        return np.full(image.shape, 0.5, np.float32)
+    return np.clip((image - image.mean()) / spread * 0.25 + 0.5, 0.0, 1.0).astype(np.float32)
+
+
+def _ascent_step(model: keras.Model, layer_name: str):
+    """Return a compiled gradient-ascent step for the filters of one layer (cached per model and layer)."""
+
+    def make():
+        extractor = keras.Model(_inputs(model), _layer(model, layer_name).output)
+
+        @tf.function
+        def step(image, filter_index, learning_rate):
+            with tf.GradientTape() as tape:
+                tape.watch(image)
+                loss = tf.reduce_mean(tf.gather(extractor(image, training=False), filter_index, axis=-1))
+            gradient = tf.math.l2_normalize(tape.gradient(loss, image))
+            return image + learning_rate * gradient
+
+        return step
+
+    return _cached(model, ("ascent", layer_name), make)
+
+
+def filter_pattern(model: keras.Model, layer_name: str, filter_index: int, steps: int = 30,
+                   learning_rate: float = 10.0, seed: int = 0, normalize: bool = True) -> np.ndarray:
+    """Return the input that one filter responds to most, found by gradient ascent from noise.
+
+    Chollet's recipe: start from grey noise (0.4-0.6), repeatedly step along the normalised gradient of
+    the filter's mean activation, then centre, scale and clip the result to 0-1 for display. With
+    normalize=False the raw optimised input comes back instead. Shaped (28, 28) for the drawing models.
+    """
+    layer = _layer(model, layer_name)
+    filters = layer.output.shape[-1]
+    if not 0 <= filter_index < filters:
+        raise ValueError(f"Layer {layer_name!r} has {filters} filters; filter_index must be in 0..{filters - 1}.")
+    shape = (1, *model.inputs[0].shape[1:])
+    image = tf.constant(np.random.default_rng(seed).uniform(0.4, 0.6, shape).astype(np.float32))
+    step = _ascent_step(model, layer_name)
+    index, rate = tf.constant(filter_index), tf.constant(learning_rate, tf.float32)
+    for _ in range(steps):
+        image = step(image, index, rate)
+    result = np.asarray(image)[0]
+    result = result[..., 0] if result.shape[-1] == 1 else result
+    return _for_display(result) if normalize else result
+
+
+def _score_model(model: keras.Model, layer_name: str | None = None):
+    """Return a function giving [that layer's output,] the class scores before the softmax (cached).
+
+    A final Dense (or Activation) softmax layer is undone by reading its input: gradients of raw scores
+    do not vanish when the model is very sure, unlike gradients of probabilities.
+    """
+
+    def make():
+        last = model.layers[-1]
+        features, head = model.outputs[0], None
+        if isinstance(last, (layers.Dense, layers.Activation)) and last.activation is keras.activations.softmax:
+            features = last.input
+            if isinstance(last, layers.Dense):
+                def head(values):
+                    logits = keras.ops.matmul(values, last.kernel)
+                    return logits + last.bias if last.use_bias else logits
+        outputs = [features] if layer_name is None else [_layer(model, layer_name).output, features]
+        inner = keras.Model(_inputs(model), outputs)
+
+        def scores(images):
+            values = inner(images, training=False)
+            values = values if isinstance(values, (list, tuple)) else [values]
+            return [*values[:-1], head(values[-1]) if head else values[-1]]
+
+        return scores
+
+    return _cached(model, ("scores", layer_name), make)
+
+
+def _check_class(model: keras.Model, class_index: int) -> None:
+    classes = model.outputs[0].shape[-1]
+    if not 0 <= class_index < classes:
+        raise ValueError(f"Model {model.name!r} has {classes} classes; class_index must be in 0..{classes - 1}.")
+
+
+def class_pattern(model: keras.Model, class_index: int, steps: int = 60, learning_rate: float = 2.0,
+                  seed: int = 0, ink_penalty: float = 0.5, blur_every: int = 4) -> np.ndarray:
+    """Return a drawing optimised to score high for one class: the model's idea of that class, 0-1.
+
+    Starts from a nearly blank canvas and climbs the class's raw score (before softmax) minus a penalty on
+    the amount of ink, keeps pixels in 0-1 and blurs every few steps so that the result shows soft
+    strokes instead of pixel noise.
+    """
+    _check_class(model, class_index)
+    scorer = _score_model(model)
+    shape = (1, *model.inputs[0].shape[1:])
+    channels = shape[-1]
+    blur = np.outer(*[np.array([1.0, 2.0, 1.0]) / 4] * 2)
+    blur = tf.constant(np.tile(blur[:, :, None, None], (1, 1, channels, 1)).astype(np.float32))
+    image = tf.constant(np.random.default_rng(seed).uniform(0.0, 0.1, shape).astype(np.float32))
+    for step in range(steps):
+        with tf.GradientTape() as tape:
+            tape.watch(image)
+            score = scorer(image)[-1][0, class_index]
+            objective = score - ink_penalty * tf.reduce_sum(image) / np.prod(shape[1:3]) * 100
+        gradient = tf.math.l2_normalize(tape.gradient(objective, image))
+        image = tf.clip_by_value(image + learning_rate * gradient, 0.0, 1.0)
+        if blur_every and (step + 1) % blur_every == 0:
+            image = tf.nn.depthwise_conv2d(image, blur, [1, 1, 1, 1], "SAME")
+    result = np.asarray(image)[0]
+    return result[..., 0] if channels == 1 else result
+
+
+def last_conv_layer_name(model: keras.Model) -> str:
+    """Return the layer Grad-CAM reads by default: the last convolution, after its batch norm and activation."""
+    candidates = model.layers
+    positions = [index for index, layer in enumerate(candidates) if isinstance(layer, CONVOLUTION_TYPES)]
+    if not positions:
+        raise ValueError(f"Model {model.name!r} has no convolution layer.")
+    chosen = positions[-1]
+    while chosen + 1 < len(candidates) and isinstance(candidates[chosen + 1], _FOLLOWERS):
+        chosen += 1
+    return candidates[chosen].name
+
+
+def grad_cam(model: keras.Model, image, class_index: int | None = None,
+             layer_name: str | None = None) -> np.ndarray:
+    """Return the Grad-CAM heat map of one class for one image, resized to the image and scaled to 0-1.
+
+    Grad-CAM (Selvaraju et al., 2017): weight each channel of a convolution layer's output by the mean
+    gradient of the class score (before softmax) with respect to it, sum, keep the positive part. The
+    class defaults to the model's top prediction and the layer to last_conv_layer_name(model).
+    """
+    batch = _as_batch(model, image)
+    layer = _layer(model, layer_name or last_conv_layer_name(model))
+    if len(layer.output.shape) != 4:
+        raise ValueError(f"Grad-CAM needs a layer with (height, width, channels) output; {layer.name!r} "
+                         f"outputs {tuple(layer.output.shape[1:])}.")
+    if class_index is not None:
+        _check_class(model, class_index)
+    with tf.GradientTape() as tape:
+        maps, scores = _score_model(model, layer.name)(batch)
+        chosen = int(tf.argmax(scores[0])) if class_index is None else class_index
+        score = scores[0, chosen]
+    channel_weights = tf.reduce_mean(tape.gradient(score, maps), axis=(0, 1, 2))
+    heat = tf.nn.relu(tf.reduce_sum(maps[0] * channel_weights, axis=-1))
+    heat = tf.image.resize(heat[None, :, :, None], batch.shape[1:3], method="bilinear")[0, :, :, 0]
+    heat = np.asarray(heat, dtype=np.float32)
+    top = float(heat.max())
+    return heat / top if top > 0 else np.zeros_like(heat)
