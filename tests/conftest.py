@@ -85,3 +85,24 @@ def data_server(data_root: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Da
     monkeypatch.setenv("DOODLE_MNIST_URL", f"{server.url}/mnist")
     yield server
     server.stop()
+
+
+@pytest.fixture
+def registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """An empty model registry in a temporary folder, set as DOODLE_MODELS_DIR for the test."""
+    from model.registry import Registry
+
+    folder = tmp_path / "models"
+    monkeypatch.setenv("DOODLE_MODELS_DIR", str(folder))
+    return Registry(folder)
+
+
+@pytest.fixture(scope="session")
+def tiny_training(data_root: Path):
+    """A small real training run, shared by the tests: `book` on 3 QuickDraw classes, 150 drawings each."""
+    from model.config import TrainConfig
+    from model.train import train
+
+    config = TrainConfig(classes=["apple", "eye", "rainbow"], per_class=150, architecture="book", epochs=3,
+                         batch_size=32, dropout=0.0, data_dir=str(data_root), seed=1)
+    return train(config)
