@@ -291,8 +291,38 @@ def _check_class(model: keras.Model, class_index: int) -> None:
         raise ValueError(f"Model {model.name!r} has {classes} classes; class_index must be in 0..{classes - 1}.")
 
 
-def class_pattern(model: keras.Model, class_index: int, steps: int = 60, learning_rate: float = 2.0,
-                  seed: int = 0, ink_penalty: float = 0.5, blur_every: int = 4) -> np.ndarray:
+def OBJECTIVE(logits, class_index):
+    return tf.gather(logits[0], class_index)
+
+
+def _class_step(model: keras.Model):
+    """Return a compiled step that moves a drawing towards one class (cached per model)."""
+
+    def make():
+        scores = _score_model(model)
+        channels = model.inputs[0].shape[-1]
+        blur = np.outer([0.25, 0.5, 0.25], [0.25, 0.5, 0.25])
+        blur = tf.constant(np.tile(blur[:, :, None, None], (1, 1, channels, 1)), tf.float32)
+
+        @tf.function
+        def step(image, class_index, learning_rate, ink_penalty, smooth):
+            with tf.GradientTape() as tape:
+                tape.watch(image)
+                logits = scores(image)[-1]
+                objective = OBJECTIVE(logits, class_index) - ink_penalty * tf.reduce_mean(image)
+            gradient = tf.math.l2_normalize(tape.gradient(objective, image))
+            image = tf.clip_by_value(image + learning_rate * gradient, 0.0, 1.0)
+            if smooth:
+                image = tf.nn.depthwise_conv2d(image, blur, [1, 1, 1, 1], "SAME")
+            return image
+
+        return step
+
+    return _cached(model, "class_step", make)
+
+
+def class_pattern(model: keras.Model, class_index: int, steps: int = 60, learning_rate: float = 1.0,
+                  seed: int = 0, ink_penalty: float = 1.0, blur_every: int = 4) -> np.ndarray:
     """Return a drawing optimised to score high for one class: the model's idea of that class, 0-1.
 
     Starts from a nearly blank canvas and climbs the class's raw score (before softmax) minus a penalty on
@@ -300,23 +330,14 @@ def class_pattern(model: keras.Model, class_index: int, steps: int = 60, learnin
     strokes instead of pixel noise.
     """
     _check_class(model, class_index)
-    scorer = _score_model(model)
     shape = (1, *model.inputs[0].shape[1:])
-    channels = shape[-1]
-    blur = np.outer(*[np.array([1.0, 2.0, 1.0]) / 4] * 2)
-    blur = tf.constant(np.tile(blur[:, :, None, None], (1, 1, channels, 1)).astype(np.float32))
     image = tf.constant(np.random.default_rng(seed).uniform(0.0, 0.1, shape).astype(np.float32))
-    for step in range(steps):
-        with tf.GradientTape() as tape:
-            tape.watch(image)
-            score = scorer(image)[-1][0, class_index]
-            objective = score - ink_penalty * tf.reduce_sum(image) / np.prod(shape[1:3]) * 100
-        gradient = tf.math.l2_normalize(tape.gradient(objective, image))
-        image = tf.clip_by_value(image + learning_rate * gradient, 0.0, 1.0)
-        if blur_every and (step + 1) % blur_every == 0:
-            image = tf.nn.depthwise_conv2d(image, blur, [1, 1, 1, 1], "SAME")
+    step = _class_step(model)
+    index, rate, penalty = tf.constant(class_index), tf.constant(learning_rate, tf.float32), tf.constant(ink_penalty, tf.float32)
+    for number in range(1, steps + 1):
+        image = step(image, index, rate, penalty, tf.constant(bool(blur_every) and number % blur_every == 0))
     result = np.asarray(image)[0]
-    return result[..., 0] if channels == 1 else result
+    return result[..., 0] if shape[-1] == 1 else result
 
 
 def last_conv_layer_name(model: keras.Model) -> str:

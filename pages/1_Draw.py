@@ -1,0 +1,42 @@
+"""Draw: the network guesses live, after every stroke, and shows the 28x28 image it actually sees."""
+
+import streamlit as st
+
+from model.introspection import grad_cam
+from ui.canvas import drawing_canvas
+from ui.charts import image_figure, probability_bars
+from ui.models import model_switcher
+
+st.set_page_config(page_title="Draw · Doodle Lab", page_icon="🖌️", layout="wide")
+st.title("🖌️ Draw")
+predictor = model_switcher()
+if predictor is None:
+    st.stop()
+UNSURE_BELOW = 0.5
+
+
+@st.fragment
+def draw_and_guess() -> None:
+    left, right = st.columns([3, 2])
+    with left:
+        st.caption(f"Draw one of: {', '.join(predictor.class_names)}. Undo and clear are in the canvas toolbar.")
+        strokes = drawing_canvas("canvas", predictor.card.recipe)
+    st.session_state["drawing"] = strokes
+    with right:
+        if not strokes:
+            st.info("Start drawing: my guess appears after your first stroke.")
+            return
+        image, ranking = predictor.classify_strokes(strokes, top_k=5)
+        best, probability = ranking[0]
+        with st.container(key="top_guess"):
+            st.markdown(f"## {best}\n{probability:.0%} sure")
+        if probability < UNSURE_BELOW:
+            st.caption(f"I'm not sure: maybe {ranking[1][0]}? Keep drawing.")
+        show_heat = st.toggle("Show what convinced me (Grad-CAM)", key="show_grad_cam")
+        overlay = grad_cam(predictor.model, image, predictor.class_names.index(best)) if show_heat else None
+        st.plotly_chart(image_figure(image, "What the network sees (28x28)", overlay, size=220),
+                        config={"displayModeBar": False})
+        st.plotly_chart(probability_bars(ranking), config={"displayModeBar": False})
+
+
+draw_and_guess()
