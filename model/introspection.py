@@ -20,6 +20,7 @@ DENSE_TYPES = (layers.Dense, layers.EinsumDense)
 CONVOLUTION_TYPES = (layers.Conv1D, layers.Conv2D, layers.Conv3D, layers.Conv2DTranspose,
                      layers.DepthwiseConv2D, layers.SeparableConv2D)
 POOLING_TYPES = (layers.MaxPooling2D, layers.AveragePooling2D)
+_MAP_TYPES = (layers.Conv2D, layers.Conv2DTranspose, layers.DepthwiseConv2D, layers.SeparableConv2D, *POOLING_TYPES)
 _FOLLOWERS = (layers.BatchNormalization, layers.ReLU, layers.Activation)
 _SYMBOLS = {"gamma": "γ", "beta": "β", "moving_mean": "moving mean", "moving_variance": "moving variance"}
 
@@ -64,14 +65,6 @@ def _size(variables) -> int:
     return sum(int(np.prod(variable.shape)) for variable in unique.values())
 
 
-def _product(shape) -> str:
-    return "×".join(str(dimension) for dimension in shape) or "1"
-
-
-def _listing(words: list[str]) -> str:
-    return ", ".join(words).replace("moving mean, moving variance", "moving mean and variance")
-
-
 def _formula(layer: keras.layers.Layer) -> str:
     """Write the parameter count of a layer as arithmetic, e.g. "3×3×1×32 + 32 = 320"."""
     count = layer.count_params()
@@ -82,14 +75,14 @@ def _formula(layer: keras.layers.Layer) -> str:
         if len(parts) <= 6:
             return "sum of sublayers: " + " + ".join(f"{part:,}" for part in parts) + f" = {count:,}"
         return f"sum of its {len(parts)} sublayers with weights = {count:,}"
-    terms = " + ".join(_product(weight.shape) for weight in layer.weights)
     if isinstance(layer, layers.BatchNormalization) and len({tuple(w.shape) for w in layer.weights}) == 1:
-        trainable = [_SYMBOLS.get(w.name, w.name) for w in layer.trainable_weights]
-        frozen = [_SYMBOLS.get(w.name, w.name) for w in layer.non_trainable_weights]
-        notes = [f"{_listing(trainable)} trainable"] if trainable else []
-        notes += [f"{_listing(frozen)} frozen"] if frozen else []
+        notes = []
+        for state, weights in (("trainable", layer.trainable_weights), ("frozen", layer.non_trainable_weights)):
+            names = ", ".join(_SYMBOLS.get(weight.name, weight.name) for weight in weights)
+            notes += [f"{names} {state}".replace("mean, moving variance", "mean and variance")] if weights else []
         return f"{len(layer.weights)}×{layer.weights[0].shape[0]} = {count:,} ({'; '.join(notes)})"
-    return f"{terms} = {count:,}"
+    terms = (("×".join(str(size) for size in weight.shape) or "1") for weight in layer.weights)
+    return f"{' + '.join(terms)} = {count:,}"
 
 
 def _output_shape(layer: keras.layers.Layer) -> tuple | None:
@@ -175,7 +168,7 @@ def _as_batch(model: keras.Model, image) -> np.ndarray:
 
 
 def _mapped_layers(model: keras.Model) -> list[keras.layers.Layer]:
-    return [layer for layer in model.layers if isinstance(layer, CONVOLUTION_TYPES + POOLING_TYPES)]
+    return [layer for layer in model.layers if isinstance(layer, _MAP_TYPES)]
 
 
 def activation_model(model: keras.Model) -> keras.Model:
@@ -291,27 +284,22 @@ def _check_class(model: keras.Model, class_index: int) -> None:
         raise ValueError(f"Model {model.name!r} has {classes} classes; class_index must be in 0..{classes - 1}.")
 
 
-def OBJECTIVE(logits, class_index):
-    return tf.gather(logits[0], class_index)
-
-
 def _class_step(model: keras.Model):
     """Return a compiled step that moves a drawing towards one class (cached per model)."""
 
     def make():
         scores = _score_model(model)
-        channels = model.inputs[0].shape[-1]
-        blur = np.outer([0.25, 0.5, 0.25], [0.25, 0.5, 0.25])
-        blur = tf.constant(np.tile(blur[:, :, None, None], (1, 1, channels, 1)), tf.float32)
+        blur = np.outer([0.25, 0.5, 0.25], [0.25, 0.5, 0.25])[:, :, None, None]
+        blur = tf.constant(np.tile(blur, (1, 1, model.inputs[0].shape[-1], 1)), tf.float32)
 
         @tf.function
-        def step(image, class_index, learning_rate, ink_penalty, smooth):
+        def step(image, class_index, shift, learning_rate, ink_penalty, smooth):
             with tf.GradientTape() as tape:
                 tape.watch(image)
-                logits = scores(image)[-1]
-                objective = OBJECTIVE(logits, class_index) - ink_penalty * tf.reduce_mean(image)
-            gradient = tf.math.l2_normalize(tape.gradient(objective, image))
-            image = tf.clip_by_value(image + learning_rate * gradient, 0.0, 1.0)
+                logits = scores(tf.roll(image, shift, axis=[1, 2]))[-1]
+                objective = tf.gather(logits[0], class_index) - ink_penalty * tf.reduce_mean(image)
+            image = image + learning_rate * tf.math.l2_normalize(tape.gradient(objective, image))
+            image = tf.clip_by_value(image, 0.0, 1.0)
             if smooth:
                 image = tf.nn.depthwise_conv2d(image, blur, [1, 1, 1, 1], "SAME")
             return image
@@ -321,21 +309,26 @@ def _class_step(model: keras.Model):
     return _cached(model, "class_step", make)
 
 
-def class_pattern(model: keras.Model, class_index: int, steps: int = 60, learning_rate: float = 1.0,
-                  seed: int = 0, ink_penalty: float = 1.0, blur_every: int = 4) -> np.ndarray:
-    """Return a drawing optimised to score high for one class: the model's idea of that class, 0-1.
+def class_pattern(model: keras.Model, class_index: int, steps: int = 100, learning_rate: float = 3.0,
+                  seed: int = 0, ink_penalty: float = 5.0, blur_every: int = 4, jitter: int = 2) -> np.ndarray:
+    """Return a drawing optimised to score high for one class, in 0-1: the model's idea of that class.
 
     Starts from a nearly blank canvas and climbs the class's raw score (before softmax) minus a penalty on
-    the amount of ink, keeps pixels in 0-1 and blurs every few steps so that the result shows soft
-    strokes instead of pixel noise.
+    the amount of ink. Three mild regularisers make it look like strokes rather than pixel noise: pixels
+    stay in 0-1, the drawing is shifted by up to `jitter` pixels at random before each step, and blurred
+    every `blur_every` steps. About half a second for the doodle model on a CPU.
     """
     _check_class(model, class_index)
     shape = (1, *model.inputs[0].shape[1:])
-    image = tf.constant(np.random.default_rng(seed).uniform(0.0, 0.1, shape).astype(np.float32))
+    random = np.random.default_rng(seed)
+    image = tf.constant(random.uniform(0.0, 0.1, shape).astype(np.float32))
     step = _class_step(model)
-    index, rate, penalty = tf.constant(class_index), tf.constant(learning_rate, tf.float32), tf.constant(ink_penalty, tf.float32)
+    index = tf.constant(class_index)
+    rate, penalty = tf.constant(learning_rate, tf.float32), tf.constant(ink_penalty, tf.float32)
     for number in range(1, steps + 1):
-        image = step(image, index, rate, penalty, tf.constant(bool(blur_every) and number % blur_every == 0))
+        shift = tf.constant(random.integers(-jitter, jitter + 1, 2), tf.int32)
+        smooth = tf.constant(bool(blur_every) and number % blur_every == 0)
+        image = step(image, index, shift, rate, penalty, smooth)
     result = np.asarray(image)[0]
     return result[..., 0] if shape[-1] == 1 else result
 

@@ -59,3 +59,18 @@ def model_switcher() -> Predictor | None:
     except (RegistryError, OSError, ValueError) as error:
         st.sidebar.error(f"Model {choice!r} cannot be used: {error}")
         return None
+
+
+@st.cache_resource
+def training_slot():
+    """The server's single training slot, shared by every session."""
+    from model.jobs import TrainingSlot
+
+    return TrainingSlot()
+
+
+def session_id() -> str:
+    """A random identifier for this browser session."""
+    import uuid
+
+    return st.session_state.setdefault("session_id", uuid.uuid4().hex)

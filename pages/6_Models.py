@@ -1,0 +1,44 @@
+"""Models: every model in the registry with its card; activate, rename or delete them."""
+
+import streamlit as st
+
+from model.registry import RegistryError
+from ui.models import clear_caches, model_switcher, registry
+
+st.set_page_config(page_title="Models · Doodle Lab", page_icon="🗂️", layout="wide")
+st.title("🗂️ Models")
+model_switcher()
+models = registry()
+active = models.active_name()
+st.write(f"The active model (everyone's default) is **{active}**. Bundled models cannot be renamed or deleted.")
+
+for entry in models.entries():
+    card = entry.card
+    label = f"{entry.name}{' · active' if entry.name == active else ''}{' · bundled' if entry.bundled else ''}"
+    with st.expander(label, expanded=entry.name == active):
+        st.write(card.summary())
+        st.write(f"**Classes:** {', '.join(card.class_names)}")
+        if card.metrics:
+            st.write(f"**Test:** top-1 {card.metrics.get('test_top1', 0):.1%}, top-3 {card.metrics.get('test_top3', 0):.1%}"
+                     f" on {card.metrics.get('test_count', 0):,} drawings")
+        st.caption(f"Created {card.created} on {card.device}; {card.parameters:,} parameters; rendering recipe "
+                   f"{card.recipe}. Reproduce: `{card.command}`")
+        columns = st.columns(3)
+        if columns[0].button("Activate", key=f"activate_{entry.name}", disabled=entry.name == active):
+            models.activate(entry.name)
+            st.session_state["model_name"] = entry.name
+            clear_caches()
+            st.rerun()
+        if not entry.bundled:
+            new_name = columns[1].text_input("New name", entry.name, key=f"name_{entry.name}")
+            if columns[1].button("Rename", key=f"rename_{entry.name}"):
+                try:
+                    models.rename(entry.name, new_name.strip())
+                    clear_caches()
+                    st.rerun()
+                except RegistryError as error:
+                    st.error(str(error))
+            if columns[2].button("Delete", key=f"delete_{entry.name}"):
+                models.delete(entry.name)
+                clear_caches()
+                st.rerun()
