@@ -10,7 +10,8 @@ from bench.training import CATEGORIES
 
 
 def run(data_dir: str | None = None) -> dict:
-    from data_loader import build_subset, data_dir as resolve
+    from data_loader import build_subset
+    from data_loader import data_dir as resolve
     from data_loader.quickdraw import read_ndjson
     from data_loader.raster import render_many
 

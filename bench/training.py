@@ -11,8 +11,8 @@ import numpy as np
 
 from bench.timing import machine
 
-CATEGORIES = ("airplane,apple,banana,bicycle,bird,book,cat,clock,diamond,dog,eye,fish,flower,horse,house,"
-              "house plant,rainbow,train").split(",")
+CATEGORIES = ["airplane", "apple", "banana", "bicycle", "bird", "book", "cat", "clock", "diamond", "dog", "eye", "fish",
+              "flower", "horse", "house", "house plant", "rainbow", "train"]
 
 
 def _samples_per_second(fit, samples: int) -> float:

@@ -102,24 +102,23 @@ def _rdp(x: np.ndarray, y: np.ndarray, keep: np.ndarray) -> None:
     """Mark in ``keep`` the points Ramer-Douglas-Peucker keeps, splitting every open range at once."""
     while not keep.all():
         kept = np.flatnonzero(keep)
-        rank = np.cumsum(keep) - 1
+        rank = np.cumsum(keep) - 1  # the range each point lies in, named by its first kept point
         rank[-1] -= 1
-        a, b = kept[rank], kept[rank + 1]
-        bx, by = x[b] - x[a], y[b] - y[a]
-        qx, qy = x - x[a], y - y[a]
-        chord = np.hypot(bx, by)
-        far = np.abs(bx * qy - by * qx)  # distance to the chord's line, times the chord length
-        closed = chord == 0
-        if closed.any():  # a range that starts and ends at the same point: distance to that point
-            far[closed], chord[closed] = np.hypot(qx[closed], qy[closed]), 1.0
-        far /= chord
+        chord_x, chord_y = np.diff(x[kept]), np.diff(y[kept])
+        qx, qy = x - x[kept][rank], y - y[kept][rank]
+        far = np.abs(chord_x[rank] * qy - chord_y[rank] * qx)  # distance to the chord times its length
+        limit = _EPSILON * np.hypot(chord_x, chord_y)
+        closed = limit == 0
+        if closed.any():  # a range that starts and ends at one point: use the distance to that point
+            inside = closed[rank]
+            far[inside] = np.hypot(qx[inside], qy[inside])
+            limit[closed] = _EPSILON
         peak = np.maximum.reduceat(far, kept[:-1])
-        split = peak > _EPSILON
+        split = peak > limit
         if not split.any():
             return
         best = np.flatnonzero((far == peak[rank]) & split[rank])
-        owner = rank[best]
-        keep[best[np.diff(owner, prepend=-1) != 0]] = True  # the first farthest point of each range
+        keep[best[np.diff(rank[best], prepend=-1) != 0]] = True  # the first farthest point of each range
 
 
 def _rasterize(points: np.ndarray, stroke: np.ndarray, radius: float) -> np.ndarray:

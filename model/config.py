@@ -28,7 +28,7 @@ class TrainConfig:
     architecture: str = "doodle"
     epochs: int = 10
     batch_size: int = 128
-    learning_rate: float = 1e-3
+    learning_rate: float = 2e-3
     augment: bool = False
     augment_strength: float = 0.5
     dropout: float = 0.3

@@ -55,7 +55,7 @@ def setup() -> None:
     batch_size = columns[2].select_slider("Batch size", [16, 32, 64, 128, 256], 128 if not drawings else 16,
                                           help=EXPLANATIONS["batch_size"])
     columns = st.columns(3)
-    learning_rate = columns[0].select_slider("Learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 1e-2], 1e-3,
+    learning_rate = columns[0].select_slider("Learning rate", [1e-4, 3e-4, 1e-3, 2e-3, 5e-3, 1e-2], 2e-3,
                                              help=EXPLANATIONS["learning_rate"])
     augment = columns[1].toggle("Data augmentation", value=bool(drawings), help=EXPLANATIONS["augment"])
     strength = columns[1].slider("Augmentation strength", 0.1, 1.0, 0.5, disabled=not augment)
@@ -65,9 +65,11 @@ def setup() -> None:
     if STARTS[start] != "scratch":
         names = registry().names()
         base = st.selectbox("Base model", names, index=names.index("quickdraw18") if "quickdraw18" in names else 0)
-    if st.button("Train", type="primary", disabled=busy is not None or (DATA_SOURCES[data] == "file" and not drawings)):
+    blocked = busy is not None or (DATA_SOURCES[data] == "file" and not drawings)
+    if st.button("Train", type="primary", disabled=blocked):
         try:
-            dataset_file = str(save_drawings(drawings, "mnist" if base == "mnist" else "quickdraw")) if drawings else None
+            recipe = "mnist" if base == "mnist" else "quickdraw"
+            dataset_file = str(save_drawings(drawings, recipe)) if drawings else None
             config = config_from_choices(data, classes, per_class, architecture, epochs, batch_size, learning_rate,
                                          augment, strength, dropout, start, base, dataset_file)
             st.session_state["job"] = slot.start(config, me)

@@ -19,8 +19,9 @@ for entry in models.entries():
         st.write(card.summary())
         st.write(f"**Classes:** {', '.join(card.class_names)}")
         if card.metrics:
-            st.write(f"**Test:** top-1 {card.metrics.get('test_top1', 0):.1%}, top-3 {card.metrics.get('test_top3', 0):.1%}"
-                     f" on {card.metrics.get('test_count', 0):,} drawings")
+            metrics = card.metrics
+            st.write(f"**Test:** top-1 {metrics.get('test_top1', 0):.1%}, top-3 {metrics.get('test_top3', 0):.1%}"
+                     f" on {metrics.get('test_count', 0):,} drawings")
         st.caption(f"Created {card.created} on {card.device}; {card.parameters:,} parameters; rendering recipe "
                    f"{card.recipe}. Reproduce: `{card.command}`")
         columns = st.columns(3)

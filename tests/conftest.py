@@ -106,3 +106,11 @@ def tiny_training(data_root: Path):
     config = TrainConfig(classes=["apple", "eye", "rainbow"], per_class=150, architecture="book", epochs=3,
                          batch_size=32, dropout=0.0, data_dir=str(data_root), seed=1)
     return train(config)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item, so fixtures can tell a failed test (for screenshots)."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report

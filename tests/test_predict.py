@@ -10,7 +10,8 @@ import pytest
 
 from data_loader.quickdraw import read_ndjson
 from data_loader.raster import render_quickdraw
-from model.predict import Predictor, main as predict_main
+from model.predict import Predictor
+from model.predict import main as predict_main
 from model.train import save_result
 
 

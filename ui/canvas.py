@@ -6,7 +6,6 @@ are what the pages pass on: ``data_loader.canvas`` turns them into the dataset's
 
 from __future__ import annotations
 
-import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from data_loader.canvas import strokes_from_canvas

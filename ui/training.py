@@ -92,9 +92,10 @@ def results_panel(job: TrainingJob) -> None:
     picked = (points[0]["y"], points[0]["x"]) if points else None
     columns = st.columns(2)
     true_name = columns[0].selectbox("True class", names, index=names.index(picked[0]) if picked else 0)
-    guess_name = columns[1].selectbox("Guessed as", names, index=names.index(picked[1]) if picked else min(1, len(names) - 1))
-    indices = evaluation.mistakes(names.index(true_name), names.index(guess_name)) if true_name != guess_name \
-        else np.flatnonzero((evaluation.labels == names.index(true_name)) & (evaluation.predictions == evaluation.labels))
+    default_guess = names.index(picked[1]) if picked else min(1, len(names) - 1)
+    guess_name = columns[1].selectbox("Guessed as", names, index=default_guess)
+    true_index, guess_index = names.index(true_name), names.index(guess_name)
+    indices = np.flatnonzero((evaluation.labels == true_index) & (evaluation.predictions == guess_index))
     if len(indices) == 0:
         st.caption("No test drawing in that cell.")
     else:

@@ -1,0 +1,169 @@
+"""End-to-end tests in Debian's Chromium through Playwright: real strokes on the real canvas of the running app.
+
+Each test module starts the app on a free 127.0.0.1 port with an empty model registry and stops it at
+the end. A failing test leaves a screenshot in test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from bench.browser_session import launch_browser, open_canvas, replay, streamlit_server, top_guess
+from data_loader.quickdraw import read_ndjson
+
+pytestmark = pytest.mark.browser
+playwright_api = pytest.importorskip("playwright.sync_api")
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+CATEGORIES = ["airplane", "apple", "banana", "bicycle", "book", "clock", "diamond", "eye", "fish", "flower", "house",
+              "rainbow", "cat", "train"]
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    ARTIFACTS.mkdir(exist_ok=True)
+    models = tmp_path_factory.mktemp("browser-models")
+    with streamlit_server("app.py", {"DOODLE_MODELS_DIR": str(models), "DOODLE_ARTIFACTS": str(ARTIFACTS)}) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as playwright:
+        chromium = launch_browser(playwright)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    yield page
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    context.close()
+
+
+def wait_for_guess(page, previous: str = "", timeout: float = 20) -> str:
+    """Wait until the top guess shows and differs from ``previous``; return its text."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = top_guess(page)
+        if text and text != previous and not page.locator("[data-stale='true'] .st-key-top_guess").count():
+            return text
+        time.sleep(0.1)
+    return top_guess(page)
+
+
+def assert_no_errors(page) -> None:
+    assert page.locator("[data-testid='stException']").count() == 0, "a Python exception reached the page"
+    assert "Traceback" not in page.inner_text("body")
+
+
+def drawings_of(data_root: Path, category: str, count: int) -> list[list]:
+    records = list(read_ndjson(data_root / "quickdraw/raw" / f"{category}.ndjson"))
+    return [record["drawing"] for record in records[:count]]
+
+
+def test_replayed_real_drawings_are_guessed_live(page, app_url, data_root: Path) -> None:
+    canvas = open_canvas(page, f"{app_url}Draw")
+    hits, seen = 0, []
+    for number, category in enumerate(CATEGORIES * 2):
+        drawing = drawings_of(data_root, category, 2)[number // len(CATEGORIES)]
+        replay(page, canvas, drawing)
+        guess = wait_for_guess(page)
+        assert guess, f"no guess after drawing a {category}"
+        seen.append((category, guess.splitlines()[0]))
+        hits += guess.startswith(category)
+        page.get_by_role("button", name="Reset canvas & history").click()
+        page.locator(".st-key-top_guess").wait_for(state="detached", timeout=20_000)
+    assert_no_errors(page)
+    assert hits >= 0.6 * len(seen), f"{hits} of {len(seen)} right: {seen}"
+
+
+def test_the_guess_updates_after_every_stroke_and_clearing_resets_it(page, app_url, data_root: Path) -> None:
+    canvas = open_canvas(page, f"{app_url}Draw")
+    assert page.get_by_text("Start drawing").count() == 1 and top_guess(page) == ""
+    drawing = drawings_of(data_root, "house", 1)[0]
+    replay(page, canvas, drawing[:1])
+    first = wait_for_guess(page)
+    assert first
+    replay(page, canvas, drawing[1:])
+    assert wait_for_guess(page, previous=first) != first or first.startswith("house")
+    page.get_by_role("button", name="Reset canvas & history").click()
+    page.locator(".st-key-top_guess").wait_for(state="detached", timeout=20_000)
+    assert page.get_by_text("Start drawing").count() == 1
+    assert_no_errors(page)
+
+
+@pytest.mark.parametrize("path", ["", "Draw", "Inside_the_network", "Model_anatomy", "Game", "Train", "Models"])
+def test_every_page_loads_without_an_error(page, app_url, path: str) -> None:
+    page.goto(f"{app_url}{path}")
+    page.locator("h1").first.wait_for(timeout=60_000)
+    page.wait_for_timeout(1500)
+    page.locator("[data-testid='stStatusWidget']").wait_for(state="hidden", timeout=60_000)
+    assert_no_errors(page)
+
+
+def test_eight_people_drawing_at_once_get_their_own_guesses(browser, app_url, data_root: Path) -> None:
+    categories = ["apple", "rainbow", "eye", "clock", "fish", "house", "book", "diamond"]
+    contexts = [browser.new_context(viewport={"width": 1200, "height": 900}) for _ in categories]
+    try:
+        pages = [context.new_page() for context in contexts]
+        canvases = [open_canvas(page, f"{app_url}Draw") for page in pages]
+        for page, canvas, category in zip(pages, canvases, categories, strict=True):
+            replay(page, canvas, drawings_of(data_root, category, 1)[0], pause=0)
+        guesses = [wait_for_guess(page, timeout=60) for page in pages]
+        for page in pages:
+            assert_no_errors(page)
+        right = sum(guess.startswith(category) for guess, category in zip(guesses, categories, strict=True))
+        assert all(guesses), guesses
+        assert right >= 6, list(zip(categories, guesses, strict=True))
+    finally:
+        for context in contexts:
+            context.close()
+
+
+def test_a_game_round_is_won_by_drawing_the_prompt(page, app_url, data_root: Path) -> None:
+    from model.predict import Predictor
+    from model.registry import BUNDLED_DIR
+
+    predictor = Predictor.load(str(BUNDLED_DIR / "quickdraw18"))
+    page.goto(f"{app_url}Game")
+    page.get_by_role("button", name="Start a game").click()
+    heading = page.get_by_text(re.compile(r"Round 1 of \d+: draw")).first
+    heading.wait_for(timeout=30_000)
+    prompt = re.search(r"draw (.+)$", heading.inner_text().strip()).group(1).strip()
+    candidates = drawings_of(data_root, prompt, 12)
+    drawing = next(item for item in candidates if predictor.classify_strokes(item, top_k=1)[1][0][0] == prompt)
+    canvas = page.locator(".st-key-game_canvas_0 canvas.upper-canvas")
+    canvas.wait_for(timeout=30_000)
+    replay(page, canvas, drawing)
+    page.get_by_text(re.compile(rf"Round 1: {re.escape(prompt)}: ✅ got it")).wait_for(timeout=30_000)
+    assert_no_errors(page)
+
+
+def test_retraining_in_the_browser_switches_the_draw_page_to_the_new_model(page, app_url, data_root: Path) -> None:
+    page.goto(f"{app_url}Train")
+    page.get_by_text("Drawings per class").wait_for(timeout=60_000)
+    for label in ("Drawings per class", "Epochs"):
+        slider = page.get_by_role("slider", name=label)
+        slider.focus()
+        slider.press("Home")
+        page.wait_for_timeout(700)
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.get_by_text("Test top-1").wait_for(timeout=300_000)
+    name_box = page.get_by_label("Save as")
+    name_box.fill("browser-trained")
+    page.get_by_role("button", name="Save and make it the active model").click()
+    page.get_by_text("Saved browser-trained").wait_for(timeout=60_000)
+    canvas = open_canvas(page, f"{app_url}Draw")
+    assert "cat, fish, house" in page.inner_text("body")
+    replay(page, canvas, drawings_of(data_root, "fish", 1)[0])
+    assert wait_for_guess(page).split("\n")[0] in {"cat", "fish", "house"}
+    assert_no_errors(page)
