@@ -72,6 +72,24 @@ def evaluate(model, images: np.ndarray, labels: np.ndarray, class_names: list[st
     return Evaluation(list(class_names), np.asarray(labels, np.int64), batch_probabilities(model, images))
 
 
+def _raw_drawings(classes: list[str], card, data_dir: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """Every raw drawing of the classes in ``quickdraw/raw``, rendered with the model's recipe, and labels."""
+    from data_loader import DataError, data_dir as resolve
+    from data_loader.quickdraw import read_ndjson
+    from data_loader.raster import render_many
+
+    drawings, labels = [], []
+    for name in classes:
+        path = resolve(data_dir) / "quickdraw" / "raw" / f"{name}.ndjson"
+        if path.is_file():
+            records = [record["drawing"] for record in read_ndjson(path)]
+            drawings += records
+            labels += [card.class_names.index(name)] * len(records)
+    if not drawings:
+        raise DataError(f"no raw drawings of {', '.join(classes)} in {resolve(data_dir) / 'quickdraw' / 'raw'}")
+    return render_many(drawings, card.recipe), np.array(labels, np.int64)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Evaluate a saved model from the command line; print metrics, confusion matrix and mistakes."""
     from data_loader import DataError, build_splits
@@ -82,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--source", choices=("quickdraw", "mnist"), help="default: the card's data source")
     parser.add_argument("--classes", help="default: the card's classes, in its order")
     parser.add_argument("--per-class", type=int, default=500)
-    parser.add_argument("--format", choices=("bitmap", "strokes"), default="bitmap")
+    parser.add_argument("--format", choices=("bitmap", "strokes", "raw"), default="bitmap",
+                        help="raw: every drawing in quickdraw/raw (timed strokes, as a user draws them)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data-dir")
     parser.add_argument("--mistakes", type=int, default=0, help="list this many misclassified drawings")
@@ -94,11 +113,15 @@ def main(argv: list[str] | None = None) -> int:
         unknown = [name for name in classes if name not in card.class_names]
         if unknown:
             raise ValueError(f"the model does not know {', '.join(unknown)}; it knows {', '.join(card.class_names)}")
-        source = arguments.source or card.data.get("source", "quickdraw")
-        splits = build_splits(source, classes, arguments.per_class, arguments.format, arguments.seed,
-                              arguments.data_dir)
-        labels = np.array([card.class_names.index(classes[label]) for label in splits.test.y], np.int64)
-        result = evaluate(model, splits.test.x, labels, card.class_names)
+        if arguments.format == "raw":
+            images, labels = _raw_drawings(classes, card, arguments.data_dir)
+        else:
+            source = arguments.source or card.data.get("source", "quickdraw")
+            splits = build_splits(source, classes, arguments.per_class, arguments.format, arguments.seed,
+                                  arguments.data_dir)
+            images = splits.test.x
+            labels = np.array([card.class_names.index(classes[label]) for label in splits.test.y], np.int64)
+        result = evaluate(model, images, labels, card.class_names)
     except (DataError, RegistryError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

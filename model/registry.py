@@ -181,8 +181,10 @@ def _inference_copy(model):
 
     if getattr(model, "optimizer", None) is None:
         return model
-    copy = keras.models.clone_model(model)
+    copy = keras.Model.from_config(model.get_config())
     copy.set_weights(model.get_weights())
+    for original, copied in zip(model.layers, copy.layers, strict=True):
+        copied.trainable = original.trainable
     return copy
 
 

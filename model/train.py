@@ -16,6 +16,7 @@ import os
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -325,6 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     from data_loader import DataError
     from model.registry import RegistryError, check_name
 
+    warnings.showwarning = lambda message, *_, **__: print(f"warning: {message}", file=sys.stderr)
     try:
         config, activate = config_from_arguments(argv)
         if config.name:
