@@ -74,7 +74,8 @@ def evaluate(model, images: np.ndarray, labels: np.ndarray, class_names: list[st
 
 def _raw_drawings(classes: list[str], card, data_dir: str | None) -> tuple[np.ndarray, np.ndarray]:
     """Every raw drawing of the classes in ``quickdraw/raw``, rendered with the model's recipe, and labels."""
-    from data_loader import DataError, data_dir as resolve
+    from data_loader import DataError
+    from data_loader import data_dir as resolve
     from data_loader.quickdraw import read_ndjson
     from data_loader.raster import render_many
 

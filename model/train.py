@@ -182,9 +182,10 @@ class _ProgressCallback(keras.callbacks.Callback):
 
     def _report(self, batch: int, logs: dict, finished: bool) -> None:
         elapsed = time.perf_counter() - self.started
-        done = self.epoch + batch / max(1, self.batches)
+        done = self.epoch + min(batch, self.batches) / max(1, self.batches)
         remaining = elapsed / done * (self.epochs - done) if done > 0 else None
         metrics = {key: float(value) for key, value in logs.items()}
+        batch = min(batch, self.batches)
         self.control.report(Progress(self.phase, self.epoch + 1, self.epochs, batch, self.batches, metrics,
                                      {key: list(values) for key, values in self.history.items()}, elapsed,
                                      remaining, finished))

@@ -10,10 +10,11 @@ from streamlit.testing.v1 import AppTest
 from tests.drawings import canvas_state, raw_drawings
 
 TIMEOUT = 120
+REPOSITORY = Path(__file__).resolve().parents[1]
 
 
 def run_page(path: str, state: dict | None = None) -> AppTest:
-    app = AppTest.from_file(path, default_timeout=TIMEOUT)
+    app = AppTest.from_file(str(REPOSITORY / path), default_timeout=TIMEOUT)
     for key, value in (state or {}).items():
         app.session_state[key] = value
     app.run()
@@ -29,7 +30,7 @@ def test_home_page_shows_the_model_and_the_pages(registry) -> None:
     app = run_page("app.py")
     assert app.title[0].value.startswith("✏️ Doodle Lab")
     assert "Model in use: quickdraw18" in [item.value for item in app.subheader]
-    assert app.sidebar.selectbox[0].label == "Model" and "mnist" in app.sidebar.selectbox[0].options
+    assert app.sidebar.selectbox[0].label == "Model" and "mnist (bundled)" in app.sidebar.selectbox[0].options
     assert "cat" in texts(app)
 
 
