@@ -30,7 +30,7 @@ def run(data_dir: str | None = None) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         dataset = from_drawings({name: drawings[:10] for name, drawings in strokes.items()})
         path = dataset.save(Path(folder) / "drawings.npz")
-        config = config_from_choices("My own drawings", [], 0, "doodle", 15, 16, 2e-3, True, 0.5, 0.3, FINE_TUNING,
+        config = config_from_choices("My own drawings", [], 0, "doodle", 25, 16, 3e-3, False, 0.5, 0.3, FINE_TUNING,
                                      "quickdraw18", str(path))
         started = time.perf_counter()
         result = train(config)

@@ -235,7 +235,8 @@ def train(config: TrainConfig, control: TrainingControl | None = None) -> Traini
     finally:
         keras.mixed_precision.set_global_policy("float32")
     cancelled = control.stop_requested
-    evaluation = None if cancelled else evaluate(model, splits.test.x, splits.test.y, class_names)
+    held_out = splits.test if len(splits.test) else splits.validation  # Tiny drawing sets keep no test part.
+    evaluation = None if cancelled else evaluate(model, held_out.x, held_out.y, class_names)
     card = _make_card(config, model, splits, evaluation, history, device, seconds, base_architecture)
     return TrainingResult(model, card, evaluation, splits, cancelled, history)
 
@@ -265,7 +266,8 @@ def _make_card(config: TrainConfig, model: keras.Model, splits: DatasetSplits, e
     return ModelCard(
         name=config.name or "unsaved", class_names=list(splits.train.class_names), recipe=splits.train.recipe,
         architecture=base_architecture or config.architecture, data=data,
-        metrics=evaluation.as_dict() if evaluation else {}, history=history, device=device,
+        metrics={**evaluation.as_dict(), "evaluated_on": "test" if len(splits.test) else "validation"}
+        if evaluation else {}, history=history, device=device,
         created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), command=config.command(),
         parameters=int(model.count_params()), training_seconds=round(seconds, 2), base_model=config.base,
         transfer=config.transfer,

@@ -51,13 +51,14 @@ def setup() -> None:
     columns = st.columns(3)
     architecture = columns[0].selectbox("Architecture", TRAINABLE, index=2, help=EXPLANATIONS["architecture"])
     columns[0].caption(ARCHITECTURES[architecture].description)
-    epochs = columns[1].slider("Epochs", 1, 50, 5 if DATA_SOURCES[data] != "file" else 15, help=EXPLANATIONS["epochs"])
+    epochs = columns[1].slider("Epochs", 1, 50, 25 if drawings else 5, help=EXPLANATIONS["epochs"])
     batch_size = columns[2].select_slider("Batch size", [16, 32, 64, 128, 256], 128 if not drawings else 16,
                                           help=EXPLANATIONS["batch_size"])
     columns = st.columns(3)
-    learning_rate = columns[0].select_slider("Learning rate", [1e-4, 3e-4, 1e-3, 2e-3, 5e-3, 1e-2], 2e-3,
+    learning_rate = columns[0].select_slider("Learning rate", [1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 5e-3, 1e-2],
+                                             3e-3 if drawings else 2e-3,
                                              help=EXPLANATIONS["learning_rate"])
-    augment = columns[1].toggle("Data augmentation", value=bool(drawings), help=EXPLANATIONS["augment"])
+    augment = columns[1].toggle("Data augmentation", value=False, help=EXPLANATIONS["augment"])
     strength = columns[1].slider("Augmentation strength", 0.1, 1.0, 0.5, disabled=not augment)
     dropout = columns[2].slider("Dropout", 0.0, 0.7, 0.3, 0.05, help=EXPLANATIONS["dropout"])
     start = st.radio("Start from", list(STARTS), index=0 if not drawings else 2, help=EXPLANATIONS["start"])

@@ -26,7 +26,7 @@ def test_three_new_classes_from_ten_drawings_each(data_root: Path, tmp_path: Pat
     dataset_file = from_drawings({name: drawings[:10] for name, drawings in strokes.items()}).save(
         tmp_path / "my-drawings.npz")
     config = config_from_choices(
-        "My own drawings", [], 0, "doodle", 15, 16, 2e-3, True, 0.5, 0.3,
+        "My own drawings", [], 0, "doodle", 25, 16, 3e-3, False, 0.5, 0.3,
         "Fine-tuning: feature extraction, then also retrain the top convolutional block", "quickdraw18",
         str(dataset_file))
     result = train(config)

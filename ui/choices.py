@@ -30,7 +30,7 @@ EXPLANATIONS = {
 def config_from_choices(data: str, classes: list[str], per_class: int, architecture: str, epochs: int,
                         batch_size: int, learning_rate: float, augment: bool, augment_strength: float,
                         dropout: float, start: str, base: str | None = None, dataset_file: str | None = None,
-                        fine_tune_epochs: int = 3, seed: int = 0) -> TrainConfig:
+                        fine_tune_epochs: int = 5, seed: int = 0) -> TrainConfig:
     """Build the training settings from the page's labels and values; ValueError says what is missing."""
     if data not in DATA_SOURCES:
         raise ValueError(f"unknown data choice {data!r}")
@@ -41,13 +41,14 @@ def config_from_choices(data: str, classes: list[str], per_class: int, architect
         raise ValueError("draw at least 10 examples of each of at least two classes first")
     if source != "file" and len(classes) < 2:
         raise ValueError("choose at least two classes")
-    validation = 0.2 if source == "file" else 0.1
+    own = source == "file"
     return TrainConfig(
         classes=list(classes), source=source, per_class=int(per_class), dataset_file=dataset_file,
         architecture=architecture, epochs=int(epochs), batch_size=int(batch_size),
         learning_rate=float(learning_rate), augment=bool(augment), augment_strength=float(augment_strength),
         dropout=float(dropout), transfer=transfer, base=base if transfer != "scratch" else None,
-        fine_tune_epochs=int(fine_tune_epochs), validation_fraction=validation,
-        test_fraction=0.2 if source == "file" else 0.1, seed=seed,
-        patience=max(3, int(epochs) // 3) if source == "file" else 3,
+        fine_tune_epochs=int(fine_tune_epochs), seed=seed,
+        # A few drawings per class: keep 20% to watch validation, none for a test part, and no early stop.
+        validation_fraction=0.2 if own else 0.1, test_fraction=0.0 if own else 0.1,
+        patience=int(epochs) + int(fine_tune_epochs) if own else 3,
     )
