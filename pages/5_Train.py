@@ -40,7 +40,7 @@ def setup() -> None:
     if DATA_SOURCES[data] == "quickdraw":
         stored = on_disk()
         classes = st.multiselect("Categories (✓ = already in the data folder, others are downloaded)", CATEGORIES,
-                                 default=[name for name in ("cat", "fish", "house") if name in stored] or None,
+                                 default=["cat", "fish", "house"],
                                  format_func=lambda name: f"{name} ✓" if name in stored else name)
     elif DATA_SOURCES[data] == "mnist":
         classes = st.multiselect("Digits", [str(digit) for digit in range(10)], default=["0", "1", "7"])

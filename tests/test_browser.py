@@ -23,10 +23,12 @@ CATEGORIES = ["airplane", "apple", "banana", "bicycle", "book", "clock", "diamon
 
 
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
+def app_url(tmp_path_factory, data_root: Path):
     ARTIFACTS.mkdir(exist_ok=True)
     models = tmp_path_factory.mktemp("browser-models")
-    with streamlit_server("app.py", {"DOODLE_MODELS_DIR": str(models), "DOODLE_ARTIFACTS": str(ARTIFACTS)}) as url:
+    environment = {"DOODLE_MODELS_DIR": str(models), "DOODLE_DATA_DIR": str(data_root), "DOODLE_OFFLINE": "1",
+                   "DOODLE_ARTIFACTS": str(ARTIFACTS)}
+    with streamlit_server("app.py", environment) as url:
         yield url
 
 
