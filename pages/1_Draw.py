@@ -20,6 +20,7 @@ def draw_and_guess() -> None:
     left, right = st.columns([3, 2])
     with left:
         st.caption(f"Draw one of: {', '.join(predictor.class_names)}. Undo and clear are in the canvas toolbar.")
+        st.write("")  # Room for the canvas toolbar, which floats just above the canvas.
         strokes = drawing_canvas("canvas", predictor.card.recipe)
     st.session_state["drawing"] = strokes
     with right:

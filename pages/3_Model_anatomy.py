@@ -41,8 +41,9 @@ if predictor is not None:
                    "parameters": row.parameters, "how the count comes about": row.formula} for row in rows],
                  hide_index=True, width="stretch")
     left, right = st.columns([2, 1])
-    left.plotly_chart(parameter_bars([row.name for row in rows], [row.parameters for row in rows],
-                                     [kind_of(row.type) for row in rows], "Parameters per layer"))
+    weighted = [row for row in rows if row.parameters]
+    left.plotly_chart(parameter_bars([row.name for row in weighted], [row.parameters for row in weighted],
+                                     [kind_of(row.type) for row in weighted], "Parameters per layer"))
     right.plotly_chart(share_pie({kind: summary[kind] for kind in ("convolutional", "dense", "other")},
                                  "Convolutional vs dense"))
     st.caption("A convolution's count does not depend on the image size: k×k×inputs×filters + filters biases. "
