@@ -1,32 +1,33 @@
-"""Doodle Lab home page: what the app is for, the model in use, and the way to every page."""
+"""Doodle Lab: the entry point that lists the pages, and the home page (what the app is for, the model in use)."""
 
 import streamlit as st
 
 from ui.models import current_model_name, model_switcher, registry
 
-st.set_page_config(page_title="Doodle Lab", page_icon="✏️", layout="wide")
-st.title("✏️ Doodle Lab")
-st.write(
-    "Draw something and watch a convolutional network guess what it is, look inside the network to see "
-    "how it decides, play a *Quick, Draw!*-style game, or teach it new things."
-)
+PAGES = [
+    ("pages/1_Draw.py", "Draw", "🖌️", "the network guesses live while you draw"),
+    ("pages/2_Inside_the_network.py", "Inside the network", "🔬",
+     "activations, filters, Grad-CAM and a convolution playground on your drawing"),
+    ("pages/3_Model_anatomy.py", "Model anatomy", "🧮", "where the parameters are, and how famous networks compare"),
+    ("pages/4_Game.py", "Game", "🎮", "draw what the app asks before the time runs out"),
+    ("pages/5_Train.py", "Train", "🏋️", "pick classes or draw your own, train or fine-tune, switch the live model"),
+    ("pages/6_Models.py", "Models", "🗂️", "every saved model with its card: activate, rename, delete"),
+]
 
-predictor = model_switcher()
-st.page_link("pages/1_Draw.py", label="**Draw**: the network guesses live while you draw", icon="🖌️")
-st.page_link("pages/2_Inside_the_network.py", label="**Inside the network**: activations, filters, Grad-CAM "
-             "and a convolution playground on your drawing", icon="🔬")
-st.page_link("pages/3_Model_anatomy.py", label="**Model anatomy**: where the parameters are, layer by layer, "
-             "and how famous networks compare", icon="🧮")
-st.page_link("pages/4_Game.py", label="**Game**: draw what the app asks before the time runs out", icon="🎮")
-st.page_link("pages/5_Train.py", label="**Train**: pick classes or draw your own, train or fine-tune, "
-             "and switch the live model", icon="🏋️")
 
-st.subheader(f"Model in use: {current_model_name()}")
-if predictor is None:
-    st.warning("No model could be loaded. Pick another one in the sidebar.")
-else:
-    card = predictor.card
-    metrics = card.metrics
+def home() -> None:
+    """The home page: what the app is for, links to the pages, and the card of the model in use."""
+    st.title("✏️ Doodle Lab")
+    st.write("Draw something and watch a convolutional network guess what it is, look inside the network to see "
+             "how it decides, play a *Quick, Draw!*-style game, or teach it new things.")
+    predictor = model_switcher()
+    for path, title, icon, description in PAGES:
+        st.page_link(path, label=f"**{title}**: {description}", icon=icon)
+    st.subheader(f"Model in use: {current_model_name()}")
+    if predictor is None:
+        st.warning("No model could be loaded. Pick another one in the sidebar.")
+        return
+    card, metrics = predictor.card, predictor.card.metrics
     columns = st.columns(4)
     columns[0].metric("Classes", card.num_classes)
     columns[1].metric("Test top-1", f"{metrics['test_top1']:.1%}" if "test_top1" in metrics else "n/a")
@@ -36,3 +37,9 @@ else:
     st.caption(f"{card.summary()}. Trained on {card.device}, created {card.created}. "
                f"Reproduce it with `{card.command}`.")
     st.caption(f"The server-wide default model is **{registry().active_name()}**.")
+
+
+st.set_page_config(page_title="Doodle Lab", page_icon="✏️", layout="wide")
+navigation = st.navigation([st.Page(home, title="Home", icon="✏️", default=True)]
+                           + [st.Page(path, title=title, icon=icon) for path, title, icon, _ in PAGES])
+navigation.run()

@@ -47,6 +47,7 @@ def download_file(
         handle, temporary_name = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=".part",
                                                   dir=destination.parent)
     except OSError as error:
+        _remove_empty(created)
         raise DataError(
             f"cannot write to the data folder {destination.parent} ({error.strerror}); "
             f"point {DATA_DIR_VARIABLE} at a writable folder"

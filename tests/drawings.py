@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bench.browser_session import scaled_strokes
 from data_loader.quickdraw import read_ndjson
 
 
@@ -13,20 +14,10 @@ def raw_drawings(data_root: Path, category: str, count: int) -> list[list]:
     return [record["drawing"] for record in records[:count]]
 
 
-def scaled_into_canvas(drawing: list, size: int, margin: int = 30) -> list[list[tuple[float, float]]]:
-    """The strokes as lists of (x, y) points, scaled uniformly to fit a size x size canvas with a margin."""
-    xs = [x for stroke in drawing for x in stroke[0]]
-    ys = [y for stroke in drawing for y in stroke[1]]
-    span = max(max(xs) - min(xs), max(ys) - min(ys), 1)
-    scale = (size - 2 * margin) / span
-    return [[(margin + (x - min(xs)) * scale, margin + (y - min(ys)) * scale) for x, y in zip(*stroke[:2], strict=True)]
-            for stroke in drawing]
-
-
 def fabric_json(drawing: list, size: int = 360) -> dict:
     """The Fabric.js JSON a canvas would return for this drawing drawn by hand (one Path per stroke)."""
     objects = []
-    for points in scaled_into_canvas(drawing, size):
+    for points in scaled_strokes(drawing, size):
         path = [["M", *points[0]]] + [["L", x, y] for x, y in points[1:]]
         if len(points) == 1:
             path.append(["L", points[0][0] + 0.04, points[0][1]])
