@@ -133,3 +133,22 @@ def test_models_page_activates_and_deletes(registry, tiny_training) -> None:
     app.run()
     assert "spare" not in registry.names() and not app.exception
     assert not [button for button in app.button if button.key in ("delete_quickdraw18", "delete_mnist")]
+
+
+def test_drawing_your_own_examples_enables_training(registry, real_data: Path) -> None:
+    from data_loader.quickdraw import load_strokes
+
+    app = run_page("pages/5_Train.py")
+    app.radio[0].set_value("My own drawings").run()
+    widget(app.text_input, "New classes, separated by commas").set_value("star, ladder").run()
+    assert widget(app.button, "Train").disabled
+    for name in ("star", "ladder"):
+        app.radio[1].set_value(name).run()
+        for count, drawing in enumerate(load_strokes(real_data, name, 10)[0]):
+            app.session_state[f"teach_{name}_{count}"] = canvas_state([list(map(list, stroke)) for stroke in drawing])
+            app.run()
+            widget(app.button, "Add this drawing").click().run()
+    assert not app.exception
+    assert [len(app.session_state["my_drawings"][name]) for name in ("star", "ladder")] == [10, 10]
+    assert not widget(app.button, "Train").disabled
+    assert any(button.label.startswith("Download these drawings") for button in app.get("download_button"))

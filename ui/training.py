@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import time
 from pathlib import Path
 
@@ -41,7 +42,13 @@ def collect_drawings() -> dict[str, list] | None:
         st.caption(f"Draw at least {MINIMUM_DRAWINGS} of each class, each a little different.")
     if min(counts.values()) < MINIMUM_DRAWINGS:
         return None
-    return {name: drawings[name] for name in names}
+    chosen = {name: drawings[name] for name in names}
+    buffer = io.BytesIO()
+    dataset = from_drawings(chosen)
+    np.savez_compressed(buffer, x=dataset.x, y=dataset.y, class_names=np.array(dataset.class_names))
+    st.download_button("Download these drawings as a dataset (.npz)", buffer.getvalue(), "my-drawings.npz",
+                       help="x (N, 28, 28) uint8, y labels and class_names, as the data loader writes them")
+    return chosen
 
 
 def save_drawings(drawings: dict[str, list], recipe: str) -> Path:
