@@ -25,10 +25,13 @@ def _throughput(architecture: str, x: np.ndarray, y: np.ndarray, batch_size: int
     import keras
 
     from model import architectures
-    from model.train import compile_network, make_pipeline
+    from model.train import compile_network, describe_device, make_pipeline
 
     classes = int(y.max()) + 1
+    _, _, policy = describe_device("auto")  # The trainer's choice: mixed bfloat16 on a CPU that has it.
+    keras.mixed_precision.set_global_policy(policy)
     project = architectures.build(architecture, classes, 0.3)
+    keras.mixed_precision.set_global_policy("float32")
     compile_network(project, 1e-3, classes)
     pipeline = make_pipeline(x, y, batch_size, shuffle_seed=0)
     plain = architectures.build(architecture, classes, 0.3)
@@ -48,7 +51,7 @@ def _throughput(architecture: str, x: np.ndarray, y: np.ndarray, batch_size: int
             fit()
             rates[name].append(len(x) / (time.perf_counter() - started))
     ratios = [mine / theirs for mine, theirs in zip(rates["project"], rates["plain"], strict=True)]
-    return {"project_samples_per_second": round(float(np.median(rates["project"])), 1),
+    return {"project_precision": policy, "project_samples_per_second": round(float(np.median(rates["project"])), 1),
             "plain_fit_samples_per_second": round(float(np.median(rates["plain"])), 1),
             "speedup": round(float(np.median(ratios)), 2), "rounds": rounds}
 

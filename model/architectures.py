@@ -37,10 +37,10 @@ class Architecture:
 
 
 def _classifier(features, num_classes: int, dropout: float):
-    """Add the optional dropout and the softmax layer named "predictions"."""
+    """Add the optional dropout and the softmax layer named "predictions" (float32 even under mixed precision)."""
     if dropout > 0:
         features = layers.Dropout(dropout, name="dropout")(features)
-    return layers.Dense(num_classes, activation="softmax", name="predictions")(features)
+    return layers.Dense(num_classes, activation="softmax", name="predictions", dtype="float32")(features)
 
 
 def _book(num_classes: int, dropout: float) -> keras.Model:

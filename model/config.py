@@ -41,6 +41,7 @@ class TrainConfig:
     patience: int = 3
     data_dir: str | None = None
     name: str | None = None
+    precision: str = "auto"
 
     def __post_init__(self) -> None:
         if isinstance(self.classes, str):
@@ -69,6 +70,7 @@ class TrainConfig:
             (0 < self.validation_fraction < 0.5, "the validation fraction must be between 0 and 0.5"),
             (0 <= self.test_fraction < 0.5, "the test fraction must be between 0 and 0.5"),
             (self.patience >= 1, "early-stopping patience must be at least 1 epoch"),
+            (self.precision in ("auto", "float32", "mixed"), "precision must be auto, float32 or mixed"),
         ]
         for passed, message in checks:
             if not passed:
@@ -100,6 +102,8 @@ class TrainConfig:
             parts += ["--base", str(self.base), "--transfer", self.transfer]
             if self.transfer == "fine_tuning":
                 parts += ["--fine-tune-epochs", str(self.fine_tune_epochs)]
+        if self.precision != "auto":
+            parts += ["--precision", self.precision]
         if self.name:
             parts += ["--name", self.name]
         return shlex.join(parts)

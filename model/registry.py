@@ -176,16 +176,35 @@ class Registry:
 
 
 def _inference_copy(model):
-    """The model without its optimizer state: a third of the file size, and all that predicting needs."""
+    """The model without its optimizer state and in float32: a third of the file size, and what predicting needs.
+
+    A model trained with mixed precision is saved with float32 layers, so that it predicts the same way on
+    any machine.
+    """
     import keras
 
-    if getattr(model, "optimizer", None) is None:
+    if getattr(model, "optimizer", None) is None and not _mixed(model.get_config()):
         return model
-    copy = keras.Model.from_config(model.get_config())
+    copy = keras.Model.from_config(_float32(model.get_config()))
     copy.set_weights(model.get_weights())
     for original, copied in zip(model.layers, copy.layers, strict=True):
         copied.trainable = original.trainable
     return copy
+
+
+def _mixed(config) -> bool:
+    return "mixed_" in json.dumps(config)
+
+
+def _float32(config):
+    """A copy of a model config in which every mixed-precision dtype policy is float32."""
+    if isinstance(config, dict):
+        if config.get("class_name") == "DTypePolicy" and "mixed" in str(config.get("config", {}).get("name")):
+            return {**config, "config": {**config["config"], "name": "float32"}}
+        return {key: _float32(value) for key, value in config.items()}
+    if isinstance(config, list):
+        return [_float32(value) for value in config]
+    return config
 
 
 def _fsync_folder(folder: Path) -> None:

@@ -19,6 +19,7 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -90,16 +91,33 @@ def load_data(config: TrainConfig) -> DatasetSplits:
                         config.data_dir, config.validation_fraction, config.test_fraction)
 
 
-def describe_device() -> tuple[str, tf.distribute.Strategy]:
-    """Pick where to train: all GPUs TensorFlow sees (mirrored when several, mixed precision), else the CPU."""
+def cpu_has_bfloat16() -> bool:
+    """Whether the CPU computes bfloat16 natively (AVX-512 BF16 or AMX), where oneDNN runs it fast."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def describe_device(precision: str = "auto") -> tuple[str, tf.distribute.Strategy, str]:
+    """Pick where to train: all GPUs TensorFlow sees (mirrored when several), else the CPU.
+
+    Returns a description, the distribution strategy and the dtype policy for the new layers. With
+    ``precision`` "auto", a GPU trains in mixed float16 and a CPU with native bfloat16 in mixed bfloat16
+    (the weights stay float32 either way); "float32" turns mixed precision off, "mixed" forces it.
+    """
     gpus = tf.config.list_physical_devices("GPU")
+    mixed = precision == "mixed" or (precision == "auto" and (bool(gpus) or cpu_has_bfloat16()))
     if not gpus:
-        return f"CPU ({os.cpu_count()} cores)", tf.distribute.get_strategy()
+        policy = "mixed_bfloat16" if mixed else "float32"
+        description = f"CPU ({os.cpu_count()} cores{', mixed bfloat16' if mixed else ''})"
+        return description, tf.distribute.get_strategy(), policy
     names = [tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name) for gpu in gpus]
-    keras.mixed_precision.set_global_policy("mixed_float16")
+    policy = "mixed_float16" if mixed else "float32"
     if len(gpus) > 1:
-        return f"{len(gpus)} GPUs, mirrored ({', '.join(names)})", tf.distribute.MirroredStrategy()
-    return f"GPU ({names[0]})", tf.distribute.get_strategy()
+        return f"{len(gpus)} GPUs, mirrored ({', '.join(names)})", tf.distribute.MirroredStrategy(), policy
+    return f"GPU ({names[0]})", tf.distribute.get_strategy(), policy
 
 
 def augmentation(strength: float, allow_flips: bool) -> keras.Sequential:
@@ -197,43 +215,46 @@ def train(config: TrainConfig, control: TrainingControl | None = None) -> Traini
     keras.utils.set_random_seed(config.seed)
     splits = load_data(config)
     class_names = splits.train.class_names
-    device, strategy = describe_device()
-    try:
-        batches = int(np.ceil(len(splits.train) / config.batch_size))
-        with strategy.scope():
+    device, strategy, policy = describe_device(config.precision)
+    batches = int(np.ceil(len(splits.train) / config.batch_size))
+    with strategy.scope():
+        # The policy is global in Keras: set it only while the new layers are made, so that models built
+        # meanwhile in other threads (other sessions of the app) keep float32.
+        keras.mixed_precision.set_global_policy(policy)
+        try:
             model, base_architecture = build_network(config, len(class_names))
-            compile_network(model, config.learning_rate, len(class_names), config.epochs * batches)
-        started = time.perf_counter()
-        allow_flips = splits.train.recipe == "quickdraw" and splits.train.source != "mnist"
-        augment = augmentation(config.augment_strength, allow_flips) if config.augment else None
-        train_data = make_pipeline(splits.train.x, splits.train.y, config.batch_size, config.seed, augment)
-        validation_data = make_pipeline(splits.validation.x, splits.validation.y, config.batch_size)
-        history: dict[str, list[float]] = {}
-        phases = [("training", config.epochs, None)]
-        if config.transfer == "fine_tuning" and config.fine_tune_epochs > 0:
-            phases.append(("fine-tuning", config.fine_tune_epochs, architectures.top_conv_block(model)))
-        total_epochs = sum(epochs for _, epochs, _ in phases)
-        done_epochs = 0
-        for phase, epochs, unfreeze in phases:
-            if unfreeze is not None:
-                for name in unfreeze:
-                    layer = model.get_layer(name)
-                    layer.trainable = not isinstance(layer, keras.layers.BatchNormalization)
-                with strategy.scope():
-                    compile_network(model, config.learning_rate / 10, len(class_names), epochs * batches)
-            callbacks = [
-                _ProgressCallback(control, phase, total_epochs, batches, history, started),
-                keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience,
-                                              restore_best_weights=True),
-            ]
-            model.fit(train_data, validation_data=validation_data, epochs=done_epochs + epochs,
-                      initial_epoch=done_epochs, callbacks=callbacks, verbose=0, shuffle=False)
-            done_epochs += epochs
-            if control.stop_requested:
-                break
-        seconds = time.perf_counter() - started
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
+        finally:
+            keras.mixed_precision.set_global_policy("float32")
+        compile_network(model, config.learning_rate, len(class_names), config.epochs * batches)
+    started = time.perf_counter()
+    allow_flips = splits.train.recipe == "quickdraw" and splits.train.source != "mnist"
+    augment = augmentation(config.augment_strength, allow_flips) if config.augment else None
+    train_data = make_pipeline(splits.train.x, splits.train.y, config.batch_size, config.seed, augment)
+    validation_data = make_pipeline(splits.validation.x, splits.validation.y, config.batch_size)
+    history: dict[str, list[float]] = {}
+    phases = [("training", config.epochs, None)]
+    if config.transfer == "fine_tuning" and config.fine_tune_epochs > 0:
+        phases.append(("fine-tuning", config.fine_tune_epochs, architectures.top_conv_block(model)))
+    total_epochs = sum(epochs for _, epochs, _ in phases)
+    done_epochs = 0
+    for phase, epochs, unfreeze in phases:
+        if unfreeze is not None:
+            for name in unfreeze:
+                layer = model.get_layer(name)
+                layer.trainable = not isinstance(layer, keras.layers.BatchNormalization)
+            with strategy.scope():
+                compile_network(model, config.learning_rate / 10, len(class_names), epochs * batches)
+        callbacks = [
+            _ProgressCallback(control, phase, total_epochs, batches, history, started),
+            keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience,
+                                          restore_best_weights=True),
+        ]
+        model.fit(train_data, validation_data=validation_data, epochs=done_epochs + epochs,
+                  initial_epoch=done_epochs, callbacks=callbacks, verbose=0, shuffle=False)
+        done_epochs += epochs
+        if control.stop_requested:
+            break
+    seconds = time.perf_counter() - started
     cancelled = control.stop_requested
     held_out = splits.test if len(splits.test) else splits.validation  # Tiny drawing sets keep no test part.
     evaluation = None if cancelled else evaluate(model, held_out.x, held_out.y, class_names)
@@ -307,6 +328,8 @@ def config_from_arguments(argv: list[str] | None = None) -> tuple[TrainConfig, b
     parser.add_argument("--test-fraction", type=float, default=0.1)
     parser.add_argument("--patience", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--precision", choices=("auto", "float32", "mixed"), default="auto",
+                        help="mixed precision: auto uses it on GPUs and on CPUs with native bfloat16")
     parser.add_argument("--data-dir")
     parser.add_argument("--name", help="save the model in the registry under this name")
     parser.add_argument("--activate", action="store_true", help="make the saved model the active one")
@@ -320,6 +343,7 @@ def config_from_arguments(argv: list[str] | None = None) -> tuple[TrainConfig, b
         seed=arguments.seed, base=arguments.base, transfer=transfer, fine_tune_epochs=arguments.fine_tune_epochs,
         validation_fraction=arguments.validation_fraction, test_fraction=arguments.test_fraction,
         patience=arguments.patience, data_dir=arguments.data_dir, name=arguments.name,
+        precision=arguments.precision,
     )
     return config, arguments.activate
 

@@ -104,7 +104,7 @@ def tiny_training(data_root: Path):
     from model.train import train
 
     config = TrainConfig(classes=["apple", "eye", "rainbow"], per_class=150, architecture="book", epochs=3,
-                         batch_size=32, dropout=0.0, data_dir=str(data_root), seed=1)
+                         batch_size=32, dropout=0.0, data_dir=str(data_root), seed=1, precision="float32")
     return train(config)
 
 

@@ -118,3 +118,16 @@ def test_models_folder_defaults_outside_the_repository(monkeypatch: pytest.Monke
     monkeypatch.delenv("DOODLE_MODELS_DIR", raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     assert models_dir() == tmp_path / "doodle-lab" / "models"
+
+
+def test_a_model_trained_in_mixed_precision_is_saved_in_float32(data_root: Path, registry: Registry) -> None:
+    from model.config import TrainConfig
+    from model.train import train
+
+    result = train(TrainConfig(classes=["apple", "eye"], per_class=40, architecture="doodle", epochs=1,
+                               batch_size=16, data_dir=str(data_root), precision="mixed"))
+    assert result.model.get_layer("block1_conv1").dtype_policy.name == "mixed_bfloat16"
+    assert "mixed bfloat16" in result.card.device
+    save_result(result, "mixed", registry)
+    model, _ = load_model("mixed", registry)
+    assert {layer.dtype_policy.name for layer in model.layers} == {"float32"}
