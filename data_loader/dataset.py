@@ -18,6 +18,7 @@ import numpy as np
 
 from data_loader import mnist, quickdraw
 from data_loader.errors import DataError
+from data_loader.raster import render_many
 from data_loader.settings import data_dir
 
 SOURCES = ("quickdraw", "mnist")
@@ -168,8 +169,6 @@ def split(dataset: DrawingDataset, validation_fraction: float = 0.1, test_fracti
 
 def from_drawings(drawings: dict[str, list[list]], recipe: str = "quickdraw") -> DrawingDataset:
     """Render the user's own stroke drawings, one list per class name, into a dataset."""
-    from data_loader.raster import render_many
-
     if len(drawings) < 1 or any(len(items) == 0 for items in drawings.values()):
         raise DataError("every class needs at least one drawing")
     names = list(drawings)
@@ -201,8 +200,6 @@ def _build_quickdraw(names: list[str], per_class: int, data_format: str, rng: np
         if data_format == "bitmap":
             block, path = quickdraw.load_bitmaps(root, name, per_class, rng)
         else:
-            from data_loader.raster import render_many
-
             strokes, path = quickdraw.load_strokes(root, name, per_class)
             block = render_many(strokes, "quickdraw", simplified=True)
         if len(block) < per_class:
