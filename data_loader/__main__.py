@@ -17,6 +17,7 @@ import numpy as np
 from data_loader import quickdraw
 from data_loader.dataset import SOURCES, build_subset
 from data_loader.errors import DataError
+from data_loader.raster import render
 from data_loader.settings import DATA_DIR_VARIABLE, data_dir
 
 
@@ -63,18 +64,13 @@ def _build(arguments: argparse.Namespace) -> int:
 
 
 def _rasterize(arguments: argparse.Namespace) -> int:
-    from data_loader.raster import render_many
-
-    drawings, simplified = [], []
-    for record in quickdraw.read_ndjson(arguments.input):
-        drawings.append(record["drawing"])
-        simplified.append(quickdraw.is_simplified(record["drawing"]))
+    drawings = [record["drawing"] for record in quickdraw.read_ndjson(arguments.input)]
     if not drawings:
         raise DataError(f"{arguments.input} holds no drawings")
     images = np.empty((len(drawings), 784), np.uint8)
-    for index, (drawing, already_simple) in enumerate(zip(drawings, simplified, strict=True)):
+    for index, drawing in enumerate(drawings):
         try:
-            images[index] = render_many([drawing], "quickdraw", simplified=already_simple).reshape(784)
+            images[index] = render(drawing, "quickdraw", simplified=quickdraw.is_simplified(drawing)).reshape(784)
         except ValueError as error:
             raise DataError(f"{arguments.input}, drawing {index + 1}: {error}") from error
     _save_npy(images, Path(arguments.out))
