@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
+
 from data_loader.raster import render
 
 DRAWING_SPEC = tf.TensorSpec(shape=(None, 28, 28, 1), dtype=tf.float32, name="drawings")
@@ -132,9 +133,8 @@ def _drawings(inputs: list[str]):
 
 def main(argv: list[str] | None = None) -> int:
     """Classify drawings from the command line; one JSON object per drawing."""
-    from data_loader.raster import render_quickdraw
-
     from data_loader import DataError
+    from data_loader.raster import render_quickdraw
     from model.registry import RegistryError
 
     parser = argparse.ArgumentParser(prog="python -m model.predict", description=__doc__.splitlines()[0])

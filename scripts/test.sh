@@ -21,5 +21,5 @@ export DOODLE_DATA_DIR="${DOODLE_DATA_DIR:-$(cd .. && pwd)/shared/data}"
 export DOODLE_MODELS_DIR="${DOODLE_MODELS_DIR:-$(mktemp -d -t doodle-models-XXXXXX)}"
 export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}"
 
-python -m ruff check .
+python -m ruff check --no-cache .
 python -m pytest "$@"
