@@ -82,9 +82,9 @@ def scaled_strokes(drawing: list, size: float, margin: float = 30) -> list[list[
             for stroke in drawing]
 
 
-def draw_stroke(page, canvas, points: list[tuple[float, float]], steps: int = 2) -> None:
+def draw_stroke(page, canvas, points: list[tuple[float, float]], steps: int = 2, timeout: float = 30_000) -> None:
     """Press the mouse at the first point, move through the others, release."""
-    box = canvas.bounding_box()
+    box = canvas.bounding_box(timeout=timeout)
     page.mouse.move(box["x"] + points[0][0], box["y"] + points[0][1])
     page.mouse.down()
     for x, y in points[1:] or [(points[0][0] + 1, points[0][1])]:
@@ -92,12 +92,26 @@ def draw_stroke(page, canvas, points: list[tuple[float, float]], steps: int = 2)
     page.mouse.up()
 
 
-def replay(page, canvas, drawing: list, pause: float = 0.05) -> None:
-    """Draw a whole dataset drawing onto the canvas, stroke by stroke."""
+def replay(page, canvas, drawing: list, pause: float = 0.05, until=None) -> int:
+    """Draw a dataset drawing onto the canvas, stroke by stroke; return how many strokes were drawn.
+
+    ``until``, when given, is asked before each stroke and ends the replay once it returns True: a game
+    round can be won before the drawing is finished, and its canvas then makes way for the next round's.
+    """
     box = canvas.bounding_box()
+    drawn = 0
     for points in scaled_strokes(drawing, min(box["width"], box["height"])):
-        draw_stroke(page, canvas, points)
+        if until is not None and until():
+            break
+        try:
+            draw_stroke(page, canvas, points, timeout=10_000 if until else 30_000)
+        except Exception:
+            if until is not None and until():
+                break
+            raise
+        drawn += 1
         time.sleep(pause)
+    return drawn
 
 
 def top_guess(page) -> str:
