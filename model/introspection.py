@@ -47,6 +47,7 @@ class LayerParameters:
     trainable_parameters: int
     non_trainable_parameters: int
     formula: str
+    kind: str  # "convolutional", "dense" or "other": which share of the model the layer counts towards
 
 
 @dataclass(frozen=True)
@@ -106,9 +107,17 @@ def parameter_breakdown(model: keras.Model) -> list[LayerParameters]:
             trainable_parameters=_size(layer.trainable_weights),
             non_trainable_parameters=_size(layer.non_trainable_weights),
             formula=_formula(layer),
+            kind=layer_kind(layer),
         )
         for layer in model.layers
     ]
+
+
+def layer_kind(layer: keras.layers.Layer) -> str:
+    """Which share of a model's parameters a layer counts towards: "dense", "convolutional" or "other"."""
+    if isinstance(layer, DENSE_TYPES):
+        return "dense"
+    return "convolutional" if isinstance(layer, CONVOLUTION_TYPES) else "other"
 
 
 def _leaf_layers(model: keras.Model) -> list[keras.layers.Layer]:
@@ -128,9 +137,7 @@ def parameter_summary(model: keras.Model) -> dict[str, int | float]:
     """
     groups = {"dense": 0, "convolutional": 0, "other": 0}
     for layer in _leaf_layers(model):
-        group = ("dense" if isinstance(layer, DENSE_TYPES)
-                 else "convolutional" if isinstance(layer, CONVOLUTION_TYPES) else "other")
-        groups[group] += layer.count_params()
+        groups[layer_kind(layer)] += layer.count_params()
     total = model.count_params()
     summary: dict[str, int | float] = {
         "total": total,

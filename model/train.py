@@ -11,8 +11,10 @@ Command line: ``python -m model.train --classes cat,dog --per-class 1000 --arch 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import os
+import shlex
 import sys
 import threading
 import time
@@ -80,6 +82,16 @@ class TrainingResult:
     splits: DatasetSplits
     cancelled: bool = False
     history: dict[str, list[float]] = field(default_factory=dict)
+
+    @property
+    def evaluated_on(self) -> str:
+        """Which split the evaluation used: "test", or "validation" when the data kept no test part."""
+        return "test" if len(self.splits.test) else "validation"
+
+    @property
+    def evaluated_split(self) -> DrawingDataset:
+        """The drawings behind ``evaluation`` (its labels and predictions index them)."""
+        return self.splits.test if len(self.splits.test) else self.splits.validation
 
 
 def load_data(config: TrainConfig) -> DatasetSplits:
@@ -268,13 +280,23 @@ def save_result(result: TrainingResult, name: str, registry: Registry | None = N
     if result.cancelled:
         raise ValueError("a cancelled training is not saved")
     registry = registry or Registry()
-    result.card.name = name
-    if f"--name {name}" not in result.card.command:
-        result.card.command = f"{result.card.command} --name {name}".replace(" --name None", "")
-    entry = registry.save(result.model, result.card)
+    card = dataclasses.replace(result.card, name=name, command=_command_named(result.card.command, name))
+    entry = registry.save(result.model, card)
+    result.card = card  # Only once it is saved: a refused name leaves the result as it was, ready for another.
     if activate:
         registry.activate(entry.name)
     return entry
+
+
+def _command_named(command: str, name: str) -> str:
+    """The command line with ``--name name`` in place of any name it had."""
+    if not command:
+        return command
+    parts = shlex.split(command)
+    while "--name" in parts:
+        index = parts.index("--name")
+        del parts[index:index + 2]
+    return shlex.join([*parts, "--name", name])
 
 
 def _make_card(config: TrainConfig, model: keras.Model, splits: DatasetSplits, evaluation: Evaluation | None,

@@ -6,8 +6,9 @@ from model.introspection import grad_cam
 from ui.canvas import drawing_canvas
 from ui.charts import image_figure, probability_bars
 from ui.models import model_switcher
+from ui.navigation import page, start_page
 
-st.set_page_config(page_title="Draw · Doodle Lab", page_icon="🖌️", layout="wide")
+start_page(page("Draw"))
 st.title("🖌️ Draw")
 predictor = model_switcher()
 if predictor is None:

@@ -4,12 +4,14 @@ import numpy as np
 import streamlit as st
 
 from model.convolution import KERNELS, PADDINGS, convolve, parse_kernel, pool
-from model.introspection import activations, filter_pattern, first_layer_filters, grad_cam
+from model.introspection import activations, first_layer_filters, grad_cam
+from ui.cache import filter_patterns
 from ui.canvas import drawing_canvas
 from ui.charts import image_figure, map_grid
 from ui.models import model_switcher
+from ui.navigation import page, start_page
 
-st.set_page_config(page_title="Inside the network · Doodle Lab", page_icon="🔬", layout="wide")
+start_page(page("Inside the network"))
 st.title("🔬 Inside the network")
 predictor = model_switcher()
 if predictor is None:
@@ -45,14 +47,11 @@ with tab_filters:
     st.plotly_chart(map_grid(kernels[:, :, 0, :], "First-layer filters"), config={"displayModeBar": False})
     conv_layers = [layer.name for layer in model.layers if "Conv" in type(layer).__name__]
     layer_name = st.selectbox("Layer for filter patterns", conv_layers, index=len(conv_layers) - 1)
-    count = model.get_layer(layer_name).filters
+    asked = (predictor.card.name, predictor.card.created, layer_name)
     if st.button("Find what 8 of its filters respond to (gradient ascent)"):
-        with st.spinner("Running gradient ascent from noise..."):
-            st.session_state["patterns"] = (layer_name, [filter_pattern(model, layer_name, index)
-                                                         for index in range(min(8, count))])
-    if st.session_state.get("patterns", (None,))[0] == layer_name:
-        patterns = np.stack(st.session_state["patterns"][1], axis=-1)
-        st.plotly_chart(map_grid(patterns, f"Inputs that excite filters of {layer_name}"),
+        st.session_state["patterns_for"] = asked
+    if st.session_state.get("patterns_for") == asked:
+        st.plotly_chart(map_grid(filter_patterns(*asked), f"Inputs that excite filters of {layer_name}"),
                         config={"displayModeBar": False})
 
 with tab_cam:

@@ -2,30 +2,16 @@
 
 import streamlit as st
 
-from model.architectures import ARCHITECTURES, REFERENCE, TRAINABLE, build
-from model.introspection import CONVOLUTION_TYPES, DENSE_TYPES, parameter_breakdown, parameter_summary
-from ui.charts import parameter_bars, share_pie
+from model.architectures import ARCHITECTURES, REFERENCE, TRAINABLE
+from model.introspection import parameter_breakdown, parameter_summary
+from ui.cache import architecture_figures
+from ui.charts import parameter_bars, share_bars, share_pie
 from ui.models import model_switcher
+from ui.navigation import page, start_page
 
-st.set_page_config(page_title="Model anatomy · Doodle Lab", page_icon="🧮", layout="wide")
+start_page(page("Model anatomy"))
 st.title("🧮 Model anatomy")
 predictor = model_switcher()
-
-
-def kind_of(layer_type: str) -> str:
-    if layer_type in {kind.__name__ for kind in CONVOLUTION_TYPES}:
-        return "convolutional"
-    return "dense" if layer_type in {kind.__name__ for kind in DENSE_TYPES} else "other"
-
-
-@st.cache_data(show_spinner="Building the network without weights to count its parameters...")
-def architecture_figures(name: str) -> dict:
-    """Totals and per-layer counts of one named architecture (the model itself is not kept)."""
-    network = build(name)
-    summary = parameter_summary(network)
-    layers = [(row.name, row.parameters, kind_of(row.type)) for row in parameter_breakdown(network) if row.parameters]
-    return {"summary": summary, "layers": layers, "input": str(ARCHITECTURES[name].input_shape)}
-
 
 if predictor is not None:
     model = predictor.model
@@ -43,7 +29,7 @@ if predictor is not None:
     left, right = st.columns([2, 1])
     weighted = [row for row in rows if row.parameters]
     left.plotly_chart(parameter_bars([row.name for row in weighted], [row.parameters for row in weighted],
-                                     [kind_of(row.type) for row in weighted], "Parameters per layer"))
+                                     [row.kind for row in weighted], "Parameters per layer"))
     right.plotly_chart(share_pie({kind: summary[kind] for kind in ("convolutional", "dense", "other")},
                                  "Convolutional vs dense"))
     st.caption("A convolution's count does not depend on the image size: k×k×inputs×filters + filters biases. "
@@ -61,5 +47,8 @@ for name in chosen:
                   "convolutional share": f"{summary['convolutional_share']:.1%}",
                   "about": ARCHITECTURES[name].description})
 st.dataframe(table, hide_index=True, width="stretch")
+if chosen:
+    st.plotly_chart(share_bars({name: architecture_figures(name)["summary"] for name in chosen},
+                               "Where each network keeps its parameters"))
 st.caption("VGG16 keeps about 89% of its 138 million parameters in its last dense layers; InceptionV3 and "
            "ResNet50 end in global average pooling, so their dense layer is small.")

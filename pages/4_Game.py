@@ -3,28 +3,20 @@
 import numpy as np
 import streamlit as st
 
-from data_loader import DataError, build_subset
 from game.rules import Game, GameSettings, speak
-from model.introspection import class_pattern, grad_cam
+from model.introspection import grad_cam
+from ui.cache import class_idea, dataset_examples
 from ui.canvas import drawing_canvas
 from ui.charts import image_figure
 from ui.models import model_switcher
+from ui.navigation import page, start_page
 
-st.set_page_config(page_title="Game · Doodle Lab", page_icon="🎮", layout="wide")
+start_page(page("Game"))
 st.title("🎮 Draw it before the time runs out")
 predictor = model_switcher()
 if predictor is None:
     st.stop()
 game: Game | None = st.session_state.get("game")
-
-
-@st.cache_data(show_spinner=False)
-def dataset_examples(source: str, category: str) -> np.ndarray | None:
-    """A few real drawings of the category from the data root, or None when it has none."""
-    try:
-        return build_subset(source, [category], 4, seed=7).x
-    except (DataError, OSError):
-        return None
 
 
 def start_form() -> None:
@@ -98,7 +90,7 @@ def end_screen(game: Game) -> None:
             columns[2].plotly_chart(image_figure(np.hstack(examples), f"Other people's {result.category}",
                                                  size=360), key=f"examples_{number}")
         elif result.category in predictor.class_names:
-            idea = class_pattern(predictor.model, predictor.class_names.index(result.category))
+            idea = class_idea(predictor.card.name, predictor.card.created, predictor.class_names.index(result.category))
             columns[2].plotly_chart(image_figure(idea, f"The model's idea of {result.category}", size=180),
                                     key=f"idea_{number}")
     if st.button("Play again", type="primary"):

@@ -3,9 +3,11 @@
 import streamlit as st
 
 from model.registry import RegistryError
-from ui.models import clear_caches, model_switcher, registry
+from ui.cache import clear_model_caches
+from ui.models import SESSION_MODEL, forget_model_choice, model_switcher, registry, use_model
+from ui.navigation import page, start_page
 
-st.set_page_config(page_title="Models · Doodle Lab", page_icon="🗂️", layout="wide")
+start_page(page("Models"))
 st.title("🗂️ Models")
 model_switcher()
 models = registry()
@@ -26,20 +28,34 @@ for entry in models.entries():
                    f"{card.recipe}. Reproduce: `{card.command}`")
         columns = st.columns(3)
         if columns[0].button("Activate", key=f"activate_{entry.name}", disabled=entry.name == active):
-            models.activate(entry.name)
-            st.session_state["model_name"] = entry.name
-            clear_caches()
-            st.rerun()
+            try:
+                models.activate(entry.name)
+            except (RegistryError, OSError) as error:
+                st.error(f"Cannot activate {entry.name}: {error}")
+            else:
+                use_model(entry.name)
+                st.rerun()
         if not entry.bundled:
             new_name = columns[1].text_input("New name", entry.name, key=f"name_{entry.name}")
             if columns[1].button("Rename", key=f"rename_{entry.name}"):
                 try:
                     models.rename(entry.name, new_name.strip())
-                    clear_caches()
+                except (RegistryError, OSError) as error:
+                    st.error(f"Cannot rename {entry.name}: {error}")
+                else:
+                    if st.session_state.get(SESSION_MODEL) == entry.name:  # This session follows it.
+                        use_model(new_name.strip())
+                    else:
+                        clear_model_caches()
                     st.rerun()
-                except RegistryError as error:
-                    st.error(str(error))
             if columns[2].button("Delete", key=f"delete_{entry.name}"):
-                models.delete(entry.name)
-                clear_caches()
-                st.rerun()
+                try:
+                    models.delete(entry.name)
+                except (RegistryError, OSError) as error:
+                    st.error(f"Cannot delete {entry.name}: {error}")
+                else:
+                    if st.session_state.get(SESSION_MODEL) == entry.name:
+                        forget_model_choice()
+                    else:
+                        clear_model_caches()
+                    st.rerun()

@@ -67,6 +67,21 @@ def parameter_bars(names: list[str], counts: list[int], kinds: list[str], title:
     return figure
 
 
+def share_bars(networks: dict[str, dict[str, float]], title: str) -> go.Figure:
+    """For each network, the share of its parameters in convolutional, dense and other layers (stacked to 100%)."""
+    colours = {"convolutional": "#4c78a8", "dense": "#f58518", "other": "#9d9d9d"}
+    names = list(networks)
+    figure = go.Figure()
+    for kind, colour in colours.items():
+        figure.add_trace(go.Bar(y=names, x=[networks[name][f"{kind}_share"] for name in names], name=kind,
+                                orientation="h", marker_color=colour,
+                                customdata=[networks[name][kind] for name in names],
+                                hovertemplate="%{y}: %{x:.1%} (%{customdata:,} parameters)<extra>" + kind + "</extra>"))
+    figure.update_layout(title=title, barmode="stack", height=80 + 40 * len(names), xaxis_tickformat=".0%",
+                         margin={"l": 0, "r": 0, "t": 40, "b": 0}, yaxis_autorange="reversed")
+    return figure
+
+
 def share_pie(shares: dict[str, float], title: str) -> go.Figure:
     figure = go.Figure(go.Pie(labels=list(shares), values=list(shares.values()), hole=0.45, sort=False,
                               marker_colors=["#4c78a8", "#f58518", "#9d9d9d"]))

@@ -1,17 +1,22 @@
-"""The one place where the app caches models and data, and the sidebar model switcher.
+"""Which model a session uses: the sidebar model switcher, and switching after a save or an activation.
 
-Models are loaded once per server with ``st.cache_resource`` and shared by every session; a session's
-choice of model lives in ``st.session_state``; the server-wide default is the registry's active model.
+The server-wide default is the registry's active model. A session follows it until the person picks
+another model in the sidebar (or activates or saves one); that choice lives in ``st.session_state``.
+The models themselves are loaded and cached once per server by ``ui.cache``.
 """
 
 from __future__ import annotations
+
+import uuid
 
 import streamlit as st
 
 from model.predict import Predictor
 from model.registry import Registry, RegistryError
+from ui.cache import clear_model_caches, load_predictor
 
 SESSION_MODEL = "model_name"
+SWITCHER = "model_switcher"
 
 
 def registry() -> Registry:
@@ -19,39 +24,46 @@ def registry() -> Registry:
     return Registry()
 
 
-@st.cache_resource(show_spinner="Loading the model...", max_entries=8)
-def load_predictor(name: str, version: str) -> Predictor:
-    """Load a model once per server; ``version`` (its card's creation time) reloads a re-saved name."""
-    return Predictor.load(name, registry())
-
-
-def clear_caches() -> None:
-    """Forget every cached model and array, e.g. after a new model is activated or a model is deleted."""
-    st.cache_resource.clear()
-    st.cache_data.clear()
-
-
 def current_model_name() -> str:
     """The model this session uses: its own choice if that model still exists, else the active model."""
-    names = registry().names()
+    models = registry()
     chosen = st.session_state.get(SESSION_MODEL)
-    return chosen if chosen in names else registry().active_name()
+    return chosen if chosen in models.names() else models.active_name()
+
+
+def use_model(name: str) -> None:
+    """Make this session use ``name`` from now on, and forget cached models (one was saved or changed)."""
+    clear_model_caches()
+    st.session_state[SESSION_MODEL] = name
+
+
+def forget_model_choice() -> None:
+    """Let this session follow the server-wide active model again (e.g. its own choice was deleted)."""
+    clear_model_caches()
+    st.session_state.pop(SESSION_MODEL, None)
+
+
+def _remember_choice() -> None:
+    st.session_state[SESSION_MODEL] = st.session_state[SWITCHER]
 
 
 def model_switcher() -> Predictor | None:
     """Draw the sidebar model switcher and return this session's predictor, or None after showing why not."""
-    entries = registry().entries()
+    try:
+        entries = registry().entries()
+    except (RegistryError, OSError) as error:
+        st.sidebar.error(f"The model registry cannot be read: {error}")
+        return None
     if not entries:
         st.sidebar.error("No model found: the bundled models are missing from model/bundled.")
         return None
     names = [entry.name for entry in entries]
     labels = {entry.name: f"{entry.name}{' (bundled)' if entry.bundled else ''}" for entry in entries}
     current = current_model_name()
-    choice = st.sidebar.selectbox("Model", names, index=names.index(current) if current in names else 0,
-                                  format_func=labels.get, key="model_switcher",
-                                  help="Switches the model for your session only. The Train page sets the "
-                                       "default for everyone.")
-    st.session_state[SESSION_MODEL] = choice
+    st.session_state[SWITCHER] = current if current in names else names[0]
+    choice = st.sidebar.selectbox("Model", names, format_func=labels.get, key=SWITCHER, on_change=_remember_choice,
+                                  help="Switches the model for your session only. The Models page and the Train "
+                                       "page set the default for everyone.")
     entry = next(entry for entry in entries if entry.name == choice)
     st.sidebar.caption(entry.card.summary())
     try:
@@ -61,16 +73,6 @@ def model_switcher() -> Predictor | None:
         return None
 
 
-@st.cache_resource
-def training_slot():
-    """The server's single training slot, shared by every session."""
-    from model.jobs import TrainingSlot
-
-    return TrainingSlot()
-
-
 def session_id() -> str:
     """A random identifier for this browser session."""
-    import uuid
-
     return st.session_state.setdefault("session_id", uuid.uuid4().hex)

@@ -83,13 +83,16 @@ def results_panel(job: TrainingJob) -> None:
     result = job.result
     evaluation = result.evaluation
     names = evaluation.class_names
+    part = result.evaluated_on.capitalize()  # "Test", or "Validation" for a few drawings kept whole.
     columns = st.columns(3)
-    columns[0].metric("Test top-1", f"{evaluation.top1:.1%}")
-    columns[1].metric("Test top-3", f"{evaluation.top3:.1%}")
+    columns[0].metric(f"{part} top-1", f"{evaluation.top1:.1%}")
+    columns[1].metric(f"{part} top-3", f"{evaluation.top3:.1%}")
     columns[2].metric("Training time", f"{result.card.training_seconds:.0f} s")
     left, right = st.columns(2)
     left.plotly_chart(history_chart(result.history, "loss", "Loss"), key="final_loss")
     right.plotly_chart(history_chart(result.history, "accuracy", "Accuracy"), key="final_accuracy")
+    if result.evaluated_on == "validation":
+        st.caption("Too few drawings to keep a test part: these figures come from the validation drawings.")
     st.write("Per-class accuracy: " + ", ".join(f"{name} {value:.0%}" for name, value in evaluation.per_class.items()))
     st.write("Confusion matrix: click a cell, or pick one below, to see the drawings behind it.")
     event = st.plotly_chart(confusion_heatmap(evaluation.confusion, names), on_select="rerun",
@@ -104,8 +107,8 @@ def results_panel(job: TrainingJob) -> None:
     true_index, guess_index = names.index(true_name), names.index(guess_name)
     indices = np.flatnonzero((evaluation.labels == true_index) & (evaluation.predictions == guess_index))
     if len(indices) == 0:
-        st.caption("No test drawing in that cell.")
+        st.caption(f"No {result.evaluated_on} drawing in that cell.")
     else:
-        strip = np.hstack(list(result.splits.test.x[indices[:10]]))
+        strip = np.hstack(list(result.evaluated_split.x[indices[:10]]))
         st.plotly_chart(image_figure(strip, f"{len(indices)} {true_name} drawings guessed as {guess_name}",
                                      size=min(900, 90 * min(10, len(indices)))), key="cell_drawings")
