@@ -153,11 +153,17 @@ def read_ndjson(path: Path) -> Iterator[dict]:
 
 
 def is_simplified(drawing: list) -> bool:
-    """Tell whether strokes are already in the simplified 0-255 form (no timing, integers, aligned to 0)."""
-    if any(len(stroke) != 2 for stroke in drawing):
-        return False
-    values = [value for stroke in drawing for axis in stroke for value in axis]
-    if not values or not all(float(value).is_integer() and 0 <= value <= 255 for value in values):
+    """Tell whether strokes are already in the simplified 0-255 form (no timing, integers, aligned to 0).
+
+    A malformed drawing is not simplified: the rasterizer then says what is wrong with it.
+    """
+    try:
+        if any(len(stroke) != 2 for stroke in drawing):
+            return False
+        values = [value for stroke in drawing for axis in stroke for value in axis]
+        if not values or not all(float(value).is_integer() and 0 <= value <= 255 for value in values):
+            return False
+    except (TypeError, ValueError):
         return False
     xs = [x for stroke in drawing for x in stroke[0]]
     ys = [y for stroke in drawing for y in stroke[1]]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -91,6 +92,29 @@ def _raw_drawings(classes: list[str], card, data_dir: str | None) -> tuple[np.nd
     return render_many(drawings, card.recipe), np.array(labels, np.int64)
 
 
+def held_out_split(card, source: str, classes: list[str], per_class: int | None = None,
+                   data_format: str | None = None, seed: int | None = None) -> dict:
+    """The data settings that rebuild the test part a model's training held out, from its card.
+
+    Options given explicitly win; the result then says, under "warning", that the drawings may overlap
+    the model's training drawings (a different subset or seed draws a different split).
+    """
+    data = card.data
+    recorded = {"per_class": data.get("per_class"), "format": data.get("format"), "seed": data.get("seed", 0),
+                "validation_fraction": data.get("validation_fraction", 0.1),
+                "test_fraction": data.get("test_fraction", 0.1)}
+    recorded_format = recorded["format"] if recorded["format"] in ("bitmap", "strokes") else "bitmap"
+    chosen = {**recorded, "per_class": per_class or recorded["per_class"] or 500,
+              "format": data_format or recorded_format,
+              "seed": recorded["seed"] if seed is None else seed}
+    same = (source == data.get("source") and classes == card.class_names and recorded["per_class"] is not None
+            and all(chosen[key] == recorded[key] for key in ("per_class", "format", "seed")))
+    chosen["warning"] = None if same or source == "mnist" else (
+        "this is not the split the model was trained with (its card records source, classes, per-class count, "
+        "format and seed), so the test drawings may include drawings it learned from")
+    return chosen
+
+
 def main(argv: list[str] | None = None) -> int:
     """Evaluate a saved model from the command line; print metrics, confusion matrix and mistakes."""
     from data_loader import DataError, build_splits
@@ -100,10 +124,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", required=True, help="a registry name, a model folder or a .keras file")
     parser.add_argument("--source", choices=("quickdraw", "mnist"), help="default: the card's data source")
     parser.add_argument("--classes", help="default: the card's classes, in its order")
-    parser.add_argument("--per-class", type=int, default=500)
-    parser.add_argument("--format", choices=("bitmap", "strokes", "raw"), default="bitmap",
-                        help="raw: every drawing in quickdraw/raw (timed strokes, as a user draws them)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--per-class", type=int,
+                        help="default: the card's, so that the test part is the one the training held out")
+    parser.add_argument("--format", choices=("bitmap", "strokes", "raw"),
+                        help="default: the card's; raw: every drawing in quickdraw/raw (timed strokes, as a user "
+                             "draws them)")
+    parser.add_argument("--seed", type=int, help="default: the card's")
     parser.add_argument("--data-dir")
     parser.add_argument("--mistakes", type=int, default=0, help="list this many misclassified drawings")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
@@ -118,8 +144,13 @@ def main(argv: list[str] | None = None) -> int:
             images, labels = _raw_drawings(classes, card, arguments.data_dir)
         else:
             source = arguments.source or card.data.get("source", "quickdraw")
-            splits = build_splits(source, classes, arguments.per_class, arguments.format, arguments.seed,
-                                  arguments.data_dir)
+            held_out = held_out_split(card, source, classes, arguments.per_class, arguments.format, arguments.seed)
+            if held_out["warning"]:
+                print(f"warning: {held_out['warning']}", file=sys.stderr)
+            with warnings.catch_warnings():  # "taking all N" is expected when rebuilding the training's subset.
+                warnings.simplefilter("ignore" if held_out["warning"] is None else "default")
+                splits = build_splits(source, classes, held_out["per_class"], held_out["format"], held_out["seed"],
+                                      arguments.data_dir, held_out["validation_fraction"], held_out["test_fraction"])
             images = splits.test.x
             labels = np.array([card.class_names.index(classes[label]) for label in splits.test.y], np.int64)
         result = evaluate(model, images, labels, card.class_names)

@@ -116,7 +116,7 @@ def read_png(path: Path) -> np.ndarray:
 
 
 def _drawings(inputs: list[str]):
-    """Yield (identity, strokes or None, image or None) for every drawing of every input, in order."""
+    """Yield (place, identity, strokes or None, image or None, simplified) for every drawing, in input order."""
     from data_loader.quickdraw import is_simplified, read_ndjson
 
     for text in inputs:
@@ -124,11 +124,11 @@ def _drawings(inputs: list[str]):
         if not path.is_file():
             raise ValueError(f"{path} does not exist")
         if path.suffix.lower() == ".png":
-            yield {"file": str(path)}, None, read_png(path), False
+            yield str(path), {"file": str(path)}, None, read_png(path), False
             continue
-        for record in read_ndjson(path):
+        for number, record in enumerate(read_ndjson(path), start=1):
             identity = {key: record[key] for key in ("key_id", "word") if key in record}
-            yield identity, record["drawing"], None, is_simplified(record["drawing"])
+            yield f"{path}, drawing {number}", identity, record["drawing"], None, is_simplified(record["drawing"])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -146,11 +146,14 @@ def main(argv: list[str] | None = None) -> int:
         from model.registry import Registry
 
         predictor = Predictor.load(arguments.model or Registry().active_name())
-        for identity, strokes, image, simplified in _drawings(arguments.inputs):
+        for place, identity, strokes, image, simplified in _drawings(arguments.inputs):
             if image is None:
                 recipe_is_quickdraw = predictor.card.recipe == "quickdraw"
-                image = render_quickdraw(strokes, simplified=True) if simplified and recipe_is_quickdraw \
-                    else predictor.render(strokes)
+                try:
+                    image = render_quickdraw(strokes, simplified=True) if simplified and recipe_is_quickdraw \
+                        else predictor.render(strokes)
+                except ValueError as error:
+                    raise ValueError(f"{place}: {error}") from error
             ranking = predictor.rank(image, max(1, arguments.top_k))
             print(json.dumps({**identity, "top": [[name, round(p, 6)] for name, p in ranking]}), flush=True)
     except (DataError, RegistryError, ValueError, OSError) as error:

@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,7 +83,7 @@ class Registry:
                     continue
                 try:
                     card = ModelCard.from_json((folder / CARD_FILE).read_text(encoding="utf-8"))
-                except (OSError, ValueError, TypeError):
+                except (OSError, ValueError, TypeError, KeyError, AttributeError):
                     continue
                 found[folder.name] = ModelEntry(folder.name, folder, card, bundled)
         return list(found.values())
@@ -104,6 +105,7 @@ class Registry:
         if name in self.names():
             raise RegistryError(f"a model named {name!r} already exists: choose another name or delete it first")
         self.folder.mkdir(parents=True, exist_ok=True)
+        self.remove_leftovers()
         staging = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".saving", dir=self.folder))
         try:
             _inference_copy(model).save(staging / MODEL_FILE)
@@ -117,14 +119,35 @@ class Registry:
 
     def active_name(self) -> str:
         """Return the active model's name: the one ``active.json`` names if it still exists, else the default."""
+        names = self.names()
+        name = self._pointer()
+        if name in names:
+            return name
+        return DEFAULT_MODEL if DEFAULT_MODEL in names else (names[0] if names else DEFAULT_MODEL)
+
+    def _pointer(self) -> str | None:
+        """The name ``active.json`` holds, or None when there is none (or it cannot be read)."""
         try:
             name = json.loads((self.folder / ACTIVE_FILE).read_text(encoding="utf-8"))["name"]
-            if name in self.names():
-                return name
         except (OSError, ValueError, KeyError, TypeError):
-            pass
-        names = self.names()
-        return DEFAULT_MODEL if DEFAULT_MODEL in names else (names[0] if names else DEFAULT_MODEL)
+            return None
+        return name if isinstance(name, str) else None
+
+    def remove_leftovers(self, older_than: float = 3600) -> list[Path]:
+        """Remove what interrupted saves and deletes left behind (hidden ``.saving``/``.deleting`` folders and
+        temporary files) once they are older than ``older_than`` seconds; return what was removed."""
+        removed = []
+        now = time.time()
+        for path in self.folder.glob(".*") if self.folder.is_dir() else []:
+            if path.name == f".{ACTIVE_FILE}" or now - path.stat().st_mtime < older_than:
+                continue
+            if path.is_dir() and path.name.endswith((".saving", ".deleting")):
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path)
+            elif path.is_file() and path.name.startswith((f".{ACTIVE_FILE}.", f".{CARD_FILE}.")):
+                path.unlink(missing_ok=True)
+                removed.append(path)
+        return removed
 
     def activate(self, name: str) -> ModelEntry:
         """Make ``name`` the active model, switching the pointer atomically."""
@@ -139,20 +162,24 @@ class Registry:
         if new in self.names():
             raise RegistryError(f"a model named {new!r} already exists")
         was_active = self.active_name() == old
-        card = ModelCard.from_json((entry.folder / CARD_FILE).read_text(encoding="utf-8"))
-        card.name = new
-        (entry.folder / f".{CARD_FILE}.renaming").write_text(card.to_json(), encoding="utf-8")
-        os.replace(entry.folder / f".{CARD_FILE}.renaming", entry.folder / CARD_FILE)
+        # The folder's name is the model's name, so the rename itself is one atomic step; the pointer and the
+        # name written in the card follow. A kill in between leaves a renamed model whose card still says the
+        # old name (the registry reads names from folders) or, at worst, the default model active.
         os.rename(entry.folder, self.folder / new)
         if was_active:
             self.activate(new)
+        card = ModelCard.from_json((self.folder / new / CARD_FILE).read_text(encoding="utf-8"))
+        card.name = new
+        self._write_atomically(CARD_FILE, card.to_json(), self.folder / new)
         return self.get(new)
 
     def delete(self, name: str) -> None:
         """Delete a saved model (not a bundled one); if it was active, the default becomes active."""
         entry = self._changeable(name)
-        trash = self.folder / f".{name}.deleting"
-        os.rename(entry.folder, trash)
+        if self._pointer() == name:  # A later model saved under the same name must not become active by chance.
+            (self.folder / ACTIVE_FILE).unlink(missing_ok=True)
+        trash = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".deleting", dir=self.folder))
+        os.rename(entry.folder, trash / name)
         shutil.rmtree(trash, ignore_errors=True)
 
     def _changeable(self, name: str) -> ModelEntry:
@@ -161,15 +188,17 @@ class Registry:
             raise RegistryError(f"{name!r} is a bundled model: it cannot be renamed or deleted")
         return entry
 
-    def _write_atomically(self, file_name: str, text: str) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=f".{file_name}.", dir=self.folder)
+    def _write_atomically(self, file_name: str, text: str, folder: Path | None = None) -> None:
+        folder = folder or self.folder
+        folder.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{file_name}.", dir=folder)
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as output:
                 output.write(text)
                 output.flush()
                 os.fsync(output.fileno())
-            os.replace(temporary, self.folder / file_name)
+            os.chmod(temporary, 0o644)
+            os.replace(temporary, folder / file_name)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
@@ -225,7 +254,7 @@ def load_model(entry_or_path: ModelEntry | str | os.PathLike[str], registry: Reg
     entry = _resolve(entry_or_path, registry or Registry())
     try:
         card = ModelCard.from_json((entry.folder / CARD_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError, TypeError) as error:
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as error:
         raise RegistryError(f"the card of model {entry.name!r} cannot be read ({error})") from error
     try:
         model = keras.saving.load_model(entry.model_path, compile=False, safe_mode=True)
@@ -250,6 +279,9 @@ def _resolve(entry_or_path, registry: Registry) -> ModelEntry:
     if path.suffix == ".keras" and path.is_file():
         path = path.parent
     if path.is_dir() and (path / CARD_FILE).is_file() and (path / MODEL_FILE).is_file():
-        card = ModelCard.from_json((path / CARD_FILE).read_text(encoding="utf-8"))
+        try:
+            card = ModelCard.from_json((path / CARD_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError, TypeError, KeyError, AttributeError) as error:
+            raise RegistryError(f"{path / CARD_FILE} is not a readable model card ({error})") from error
         return ModelEntry(path.name, path, card, bundled=path.parent == registry.bundled_folder)
     return registry.get(text)

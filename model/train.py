@@ -305,6 +305,8 @@ def _make_card(config: TrainConfig, model: keras.Model, splits: DatasetSplits, e
         "source": splits.train.source, "format": splits.train.data_format, "classes": splits.train.class_names,
         "train_counts": splits.train.counts(), "validation_counts": splits.validation.counts(),
         "test_counts": splits.test.counts(), "origins": splits.train.origins, "seed": config.seed,
+        "per_class": config.per_class, "validation_fraction": config.validation_fraction,
+        "test_fraction": config.test_fraction,
     }
     return ModelCard(
         name=config.name or "unsaved", class_names=list(splits.train.class_names), recipe=splits.train.recipe,

@@ -191,3 +191,14 @@ def test_cli_rasterize_reports_a_malformed_drawing(tmp_path: Path, capsys: pytes
     source.write_text("this is not json\n")
     assert main(["rasterize", str(source), "--out", str(tmp_path / "out.npy")]) == 1
     assert "line 1: not valid JSON" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("strokes", ["[[1, 2]]", "[[[1, 2], [1, 2]], 5]", '[[["a"], [1]]]', "[[[0, 255]]]"])
+def test_cli_rasterize_names_every_kind_of_malformed_stroke(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                             strokes: str) -> None:
+    source = tmp_path / "bad.ndjson"
+    source.write_text('{"drawing": [[[0, 255], [0, 255]]]}\n{"drawing": ' + strokes + "}\n")
+    assert main(["rasterize", str(source), "--out", str(tmp_path / "out.npy")]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith(f"error: {source}, drawing 2: stroke ") and error.count("\n") == 1
+    assert not (tmp_path / "out.npy").exists()

@@ -73,6 +73,11 @@ def test_predict_cli_errors_are_one_line(registry, tmp_path: Path, capsys) -> No
     assert predict_main(["--model", "no-such-model", str(tmp_path / "x.ndjson")]) == 1
     error = capsys.readouterr().err
     assert error.startswith("error: no model named") and error.count("\n") == 1
+    malformed = tmp_path / "malformed.ndjson"
+    malformed.write_text('{"key_id": "7", "drawing": [[1, 2]]}\n')
+    assert predict_main(["--model", "quickdraw18", str(malformed)]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith(f"error: {malformed}, drawing 1: stroke 0") and error.count("\n") == 1
 
 
 def test_evaluate_cli_prints_metrics_and_confusion(tiny_training, registry, data_root: Path, capsys) -> None:
@@ -87,3 +92,19 @@ def test_evaluate_cli_prints_metrics_and_confusion(tiny_training, registry, data
     assert evaluate_main(["--model", "eval-model", "--per-class", "50", "--data-dir", str(data_root),
                           "--mistakes", "5"]) == 0
     assert "confusion matrix" in capsys.readouterr().out
+
+
+def test_evaluate_cli_defaults_to_the_test_part_the_training_held_out(tiny_training, registry, data_root: Path,
+                                                                        capsys) -> None:
+    from model.evaluate import main as evaluate_main
+
+    save_result(tiny_training, "held-out-model", registry)
+    card = registry.get("held-out-model").card
+    assert evaluate_main(["--model", "held-out-model", "--data-dir", str(data_root), "--json"]) == 0
+    captured = capsys.readouterr()
+    metrics = json.loads(captured.out)
+    assert "warning" not in captured.err
+    assert metrics["test_count"] == sum(card.data["test_counts"].values())
+    assert metrics["test_top1"] == pytest.approx(card.metrics["test_top1"], abs=1e-6)
+    assert evaluate_main(["--model", "held-out-model", "--data-dir", str(data_root), "--seed", "5", "--json"]) == 0
+    assert "may include drawings it learned from" in capsys.readouterr().err

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -131,3 +133,52 @@ def test_a_model_trained_in_mixed_precision_is_saved_in_float32(data_root: Path,
     save_result(result, "mixed", registry)
     model, _ = load_model("mixed", registry)
     assert {layer.dtype_policy.name for layer in model.layers} == {"float32"}
+
+
+def test_deleting_the_active_model_clears_the_pointer_for_good(tiny_training, registry: Registry) -> None:
+    save_result(tiny_training, "short-lived", registry, activate=True)
+    registry.delete("short-lived")
+    assert registry.active_name() == "quickdraw18"
+    save_result(tiny_training, "short-lived", registry)  # The same name again must not become active by itself.
+    assert registry.active_name() == "quickdraw18"
+    assert not [path for path in registry.folder.iterdir() if path.name.endswith(".deleting")]
+
+
+def test_a_kill_after_renaming_the_folder_keeps_the_model_usable(tiny_training, registry: Registry,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    save_result(tiny_training, "before", registry, activate=True)
+
+    def killed(*arguments, **keywords):
+        raise KeyboardInterrupt("simulated kill after the folder was renamed")
+
+    monkeypatch.setattr(Registry, "activate", killed)
+    with pytest.raises(KeyboardInterrupt):
+        registry.rename("before", "after")
+    monkeypatch.undo()
+    assert registry.names()[-1] == "after" and "before" not in registry.names()
+    assert registry.active_name() == "quickdraw18", "a dangling pointer falls back to the default"
+    model, card = load_model("after", registry)
+    assert model.outputs[0].shape[-1] == 3
+
+
+def test_leftovers_of_interrupted_saves_are_removed_once_old(registry: Registry) -> None:
+    registry.folder.mkdir(parents=True, exist_ok=True)
+    old, fresh = registry.folder / ".old.x1.saving", registry.folder / ".fresh.x2.saving"
+    for folder in (old, fresh):
+        folder.mkdir()
+        (folder / "model.keras").write_bytes(b"half a zip")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    assert registry.remove_leftovers() == [old]
+    assert not old.exists() and fresh.exists(), "a save that may still be running is left alone"
+
+
+def test_a_malformed_card_beside_a_model_file_is_a_clear_error(tiny_training, registry: Registry,
+                                                                tmp_path) -> None:
+    folder = save_result(tiny_training, "to-copy", registry).folder
+    copy = tmp_path / "copied"
+    shutil.copytree(folder, copy)
+    card = json.loads((copy / "card.json").read_text())
+    card["class_names"] = 5
+    (copy / "card.json").write_text(json.dumps(card))
+    with pytest.raises(RegistryError, match="card"):
+        load_model(str(copy), registry)
