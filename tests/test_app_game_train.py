@@ -152,3 +152,75 @@ def test_drawing_your_own_examples_enables_training(registry, real_data: Path) -
     assert [len(app.session_state["my_drawings"][name]) for name in ("star", "ladder")] == [10, 10]
     assert not widget(app.button, "Train").disabled
     assert any(button.label.startswith("Download these drawings") for button in app.get("download_button"))
+
+    # Teach them to the bundled model (the page's default for your own drawings is fine-tuning it).
+    widget(app.slider, "Epochs").set_value(3)
+    widget(app.slider, "Fine-tuning epochs").set_value(1)
+    app.run()
+    widget(app.button, "Train").click().run()
+    job = app.session_state["job"]
+    deadline = time.monotonic() + 120
+    while job.running and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert job.status == "done", job.error
+    assert (job.config.transfer, job.config.base) == ("fine_tuning", "quickdraw18")
+    app.run()
+    assert not app.exception
+    assert any(metric.label == "Validation top-1" for metric in app.metric), "no test part is kept for 20 drawings"
+    evaluation = job.result.evaluation
+    true_index, guess_index = int(evaluation.labels[0]), int(evaluation.predictions[0])  # A cell with drawings.
+    true_name, guess_name = evaluation.class_names[true_index], evaluation.class_names[guess_index]
+    count = int(((evaluation.labels == true_index) & (evaluation.predictions == guess_index)).sum())
+    widget(app.selectbox, "True class").set_value(true_name).run()
+    widget(app.selectbox, "Guessed as").set_value(guess_name).run()
+    assert not app.exception
+    assert any(f"{count} {true_name} drawings guessed as {guess_name}" in str(chart.proto)
+               for chart in app.get("plotly_chart"))
+    widget(app.text_input, "Save as").set_value("star-ladder")
+    widget(app.button, "Save and make it the active model").click().run()
+    assert not app.exception
+    assert registry.active_name() == "star-ladder" and app.session_state["model_name"] == "star-ladder"
+    assert app.sidebar.selectbox[0].value == "star-ladder"
+    assert registry.get("star-ladder").card.class_names == ["star", "ladder"]
+
+
+def test_activating_a_model_switches_this_session_and_the_sidebar_switches_it_back(registry) -> None:
+    app = run_page("pages/6_Models.py")
+    next(button for button in app.button if button.key == "activate_mnist").click().run()
+    assert not app.exception
+    assert registry.active_name() == "mnist"
+    assert app.sidebar.selectbox[0].value == "mnist" and app.session_state["model_name"] == "mnist"
+    app.sidebar.selectbox[0].set_value("quickdraw18").run()
+    assert app.session_state["model_name"] == "quickdraw18" and registry.active_name() == "mnist"
+    seven = [[[10, 90, 60], [10, 10, 100]]]
+    draw = run_page("pages/1_Draw.py", {"canvas": canvas_state(seven)})
+    assert draw.sidebar.selectbox[0].value == "mnist", "a new session follows the active model"
+    assert any(item.value.startswith("Draw one of: 0, 1, 2") for item in draw.caption)
+
+
+def test_clearing_model_caches_keeps_the_training_slot() -> None:
+    from ui.cache import clear_model_caches, load_predictor, training_slot
+
+    slot = training_slot()
+    version = Predictor.load(str(BUNDLED_DIR / "mnist")).card.created
+    first = load_predictor("mnist", version)
+    assert load_predictor("mnist", version) is first, "a model is loaded once"
+    clear_model_caches()
+    assert training_slot() is slot, "a training in progress stays the server's only one"
+    assert load_predictor("mnist", version) is not first, "models are reloaded after a change"
+
+
+def test_a_game_with_the_mnist_model_can_be_skipped_and_given_up(registry, real_data: Path) -> None:
+    digits = Predictor.load(str(BUNDLED_DIR / "mnist")).class_names
+    game = Game(digits, GameSettings(rounds=3, seconds=30), seed=2)
+    app = run_page("pages/4_Game.py", {"game": game, "game_model": "mnist", "model_name": "mnist"})
+    assert any(f"draw **{game.prompts[0]}**" in item.value for item in app.subheader)
+    assert game.prompts[0] in digits
+    widget(app.button, "Skip this one").click().run()
+    assert [result.outcome for result in game.results] == ["skipped"] and not app.exception
+    widget(app.button, "Give up").click().run()
+    assert not app.exception and game.finished
+    assert any(item.value == "Score: 0 of 2" for item in app.subheader)
+    assert f"**{game.prompts[0]}**: ⏭️ skipped" in texts(app) and "🏳️ gave up" in texts(app)
+    widget(app.button, "Play again").click().run()
+    assert "game" not in app.session_state and any(button.label == "Start a game" for button in app.button)

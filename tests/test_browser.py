@@ -172,7 +172,10 @@ def test_retraining_in_the_browser_switches_the_draw_page_to_the_new_model(page,
     name_box.fill("browser-trained")
     page.get_by_role("button", name="Save and make it the active model").click()
     page.get_by_text("Saved browser-trained").wait_for(timeout=60_000)
-    canvas = open_canvas(page, f"{app_url}Draw")
+    sidebar = page.locator("[data-testid='stSidebar']")
+    sidebar.get_by_role("link", name="Draw").click()  # The same session, through the sidebar's link.
+    canvas = page.locator(".st-key-canvas canvas.upper-canvas")
+    canvas.wait_for(state="visible", timeout=60_000)
     assert "cat, fish, house" in page.inner_text("body")
     replay(page, canvas, drawings_of(data_root, "fish", 1)[0])
     assert wait_for_guess(page).split("\n")[0] in {"cat", "fish", "house"}
