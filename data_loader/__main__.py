@@ -17,6 +17,7 @@ import numpy as np
 from data_loader import quickdraw
 from data_loader.dataset import SOURCES, build_subset
 from data_loader.errors import DataError
+from data_loader.files import publish
 from data_loader.raster import render, render_many
 from data_loader.settings import DATA_DIR_VARIABLE, data_dir
 
@@ -95,7 +96,7 @@ def _save_npy(array: np.ndarray, path: Path) -> None:
     try:
         with os.fdopen(handle, "wb") as output:
             np.save(output, array)
-        os.replace(temporary, path)
+        publish(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise

