@@ -227,6 +227,10 @@ def train(config: TrainConfig, control: TrainingControl | None = None) -> Traini
     keras.utils.set_random_seed(config.seed)
     splits = load_data(config)
     class_names = splits.train.class_names
+    if len(splits.validation) == 0:
+        fewest = min(splits.train.counts().values(), default=0)
+        raise ValueError(f"too few drawings to train on: a class has only {fewest}, and each needs at least 3 "
+                         "so that some can be kept aside to check the training; ask for more per class")
     device, strategy, policy = describe_device(config.precision)
     batches = int(np.ceil(len(splits.train) / config.batch_size))
     with strategy.scope():
@@ -386,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise RegistryError(f"a model named {config.name!r} already exists: choose another --name")
         result = train(config, TrainingControl(_print_progress))
         print(f"trained on {result.card.device} in {result.card.training_seconds:.0f} s; "
-              f"test top-1 {result.evaluation.top1:.2%}, top-3 {result.evaluation.top3:.2%} "
+              f"{result.evaluated_on} top-1 {result.evaluation.top1:.2%}, top-3 {result.evaluation.top3:.2%} "
               f"on {len(result.evaluation.labels):,} drawings")
         for name, accuracy in result.evaluation.per_class.items():
             print(f"  {name:>20}  {accuracy:.2%}")

@@ -95,3 +95,25 @@ def test_bad_settings_are_refused_with_a_clear_message(settings: dict, message: 
     arguments = {"classes": ["cat", "dog"], **settings}
     with pytest.raises(ValueError, match=message):
         TrainConfig(**arguments)
+
+
+def test_too_few_drawings_to_keep_any_aside_is_a_clear_error(data_root: Path) -> None:
+    config = TrainConfig(classes=["cat", "dog"], per_class=2, architecture="book", epochs=1, data_dir=str(data_root))
+    with pytest.raises(ValueError, match="too few drawings"):
+        train(config)
+
+
+def test_training_cli_trains_saves_and_reports_test_metrics(data_root: Path, registry, capsys) -> None:
+    from model.train import main as train_main
+
+    code = train_main(["--source", "quickdraw", "--classes", "apple,rainbow", "--per-class", "60", "--arch", "book",
+                       "--epochs", "2", "--precision", "float32", "--data-dir", str(data_root), "--name", "cli-made"])
+    output = capsys.readouterr().out
+    assert code == 0, output
+    assert "test top-1" in output and "saved as 'cli-made'" in output
+    card = registry.get("cli-made").card
+    assert card.class_names == ["apple", "rainbow"] and card.data["test_counts"] == {"apple": 6, "rainbow": 6}
+    assert card.command.endswith("--name cli-made") and "--per-class 60" in card.command
+    assert train_main(["--source", "quickdraw", "--classes", "apple,rainbow", "--per-class", "60", "--arch", "book",
+                       "--data-dir", str(data_root), "--name", "cli-made"]) == 1
+    assert "already exists" in capsys.readouterr().err
