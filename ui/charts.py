@@ -32,7 +32,10 @@ def image_figure(image: np.ndarray, title: str = "", overlay: np.ndarray | None 
                                     zmin=0, zmax=1, hovertemplate="heat %{z:.2f}<extra></extra>"))
     figure.update_yaxes(autorange="reversed", visible=False, scaleanchor="x")
     figure.update_xaxes(visible=False)
-    figure.update_layout(title=title, width=size, height=size + 30, **COMPACT)
+    rows, columns = np.shape(image)[:2]
+    height = round(size * rows / max(rows, columns))  # A strip of drawings is as wide as ``size``, and low.
+    figure.update_layout(title=title, width=size if columns >= rows else round(size * columns / rows),
+                         height=height + 30, **COMPACT)
     return figure
 
 
