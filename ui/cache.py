@@ -18,6 +18,7 @@ from model.introspection import class_pattern, filter_pattern, parameter_summary
 from model.jobs import TrainingSlot
 from model.predict import Predictor
 from model.registry import Registry
+from ui import runtime  # noqa: F401 - keeps Keras' session between runs (see ui/runtime.py)
 
 
 @st.cache_resource(show_spinner="Loading the model...", max_entries=8)
