@@ -100,15 +100,22 @@ def test_a_short_training_ends_with_a_saved_active_model(registry, real_data: Pa
 
 def test_a_second_session_is_told_a_training_is_running(registry, real_data: Path) -> None:
     from model.config import TrainConfig
-    from model.jobs import TrainingBusy, TrainingSlot
+    from model.jobs import TrainingBusy
+    from ui.cache import training_slot
 
-    slot = TrainingSlot()
+    slot = training_slot()  # The server's one slot, which every session's Train page uses.
     config = TrainConfig(classes=["apple", "eye"], per_class=300, architecture="book", epochs=50, batch_size=8)
     job = slot.start(config, owner="first-session")
     try:
         with pytest.raises(TrainingBusy, match="another session"):
             slot.start(config, owner="second-session")
         assert slot.busy_with() is job
+        second = run_page("pages/5_Train.py")  # Another person opens the Train page meanwhile.
+        assert any("A training is running in another session" in item.value for item in second.warning)
+        assert widget(second.button, "Train").disabled
+        seven = [[[10, 90, 60], [10, 10, 100]]]
+        draw = run_page("pages/1_Draw.py", {"canvas": canvas_state(seven)})  # Every other page keeps working.
+        assert any(item.value.startswith("## ") for item in draw.markdown)
     finally:
         job.cancel()
         deadline = time.monotonic() + 60
