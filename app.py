@@ -19,8 +19,7 @@ for page in PAGES:
     except st.errors.StreamlitAPIException:  # Run on its own, without the pages folder beside it.
         st.markdown(f"{page.icon} **{page.title}**: {page.description}")
 st.subheader(f"Model in use: {current_model_name()}")
-if predictor is None:
-    st.warning("No model could be loaded. Pick another one in the sidebar.")
+if predictor is None:  # The switcher has said why.
     st.stop()
 card, metrics = predictor.card, predictor.card.metrics
 columns = st.columns(4)

@@ -52,10 +52,10 @@ def model_switcher() -> Predictor | None:
     try:
         entries = registry().entries()
     except (RegistryError, OSError) as error:
-        st.sidebar.error(f"The model registry cannot be read: {error}")
+        st.warning(f"No model could be loaded: the model registry cannot be read ({error}).")
         return None
     if not entries:
-        st.sidebar.error("No model found: the bundled models are missing from model/bundled.")
+        st.warning("No model could be loaded: none was found, and the bundled ones are missing from model/bundled.")
         return None
     names = [entry.name for entry in entries]
     labels = {entry.name: f"{entry.name}{' (bundled)' if entry.bundled else ''}" for entry in entries}
@@ -70,6 +70,7 @@ def model_switcher() -> Predictor | None:
         return load_predictor(choice, entry.card.created)
     except (RegistryError, OSError, ValueError) as error:
         st.sidebar.error(f"Model {choice!r} cannot be used: {error}")
+        st.warning(f"No model could be loaded: {choice!r} cannot be used. Pick another model in the sidebar.")
         return None
 
 
