@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from data_loader import quickdraw
+from data_loader import mnist, quickdraw
 from data_loader.dataset import SOURCES, build_subset
 from data_loader.errors import DataError
 from data_loader.files import publish
@@ -45,9 +45,9 @@ def _info(arguments: argparse.Namespace) -> int:
         print(f"\nquickdraw/{labels[data_format]}: {len(counts)} categories, {total:,} drawings")
         for name, count in counts.items():
             print(f"  {name}: {'DAMAGED' if count < 0 else f'{count:,}'}")
-    mnist_folder = root / "mnist"
-    files = sorted(path.name for path in mnist_folder.iterdir()) if mnist_folder.is_dir() else []
-    print(f"\nmnist: {', '.join(files) if files else 'nothing yet'}")
+    print("\nmnist:")
+    for line in mnist.describe(root):
+        print(f"  {line}")
     return 0
 
 

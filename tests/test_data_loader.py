@@ -159,6 +159,7 @@ def test_cli_build_and_info(data_root: Path, tmp_path: Path, capsys: pytest.Capt
     printed = capsys.readouterr().out
     assert "18 categories, 59,438 drawings" in printed and "344 categories" in printed
     assert "house plant: 977" in printed
+    assert "test digits (IDX files in" in printed and "10,000: 0 980, 1 1,135" in printed
 
 
 def test_cli_errors_are_one_line_without_traceback(data_root: Path, tmp_path: Path,
