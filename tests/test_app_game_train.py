@@ -231,3 +231,23 @@ def test_a_game_with_the_mnist_model_can_be_skipped_and_given_up(registry, real_
     assert f"**{game.prompts[0]}**: ⏭️ skipped" in texts(app) and "🏳️ gave up" in texts(app)
     widget(app.button, "Play again").click().run()
     assert "game" not in app.session_state and any(button.label == "Start a game" for button in app.button)
+
+
+def test_a_fresh_machine_with_no_data_and_no_network(registry, data_root: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Everything but training works from the bundled model alone: no data folder, downloads off."""
+    monkeypatch.setenv("DOODLE_DATA_DIR", str(tmp_path / "no-data-yet"))
+    monkeypatch.setenv("DOODLE_OFFLINE", "1")
+    drawing = raw_drawings(data_root, "rainbow", 1)[0]  # Read here, as a person would draw it.
+    draw = run_page("pages/1_Draw.py", {"canvas": canvas_state(drawing)})
+    assert any(item.value.startswith("## ") for item in draw.markdown)
+    names = Predictor.load(str(BUNDLED_DIR / "quickdraw18")).class_names
+    game = Game(names, GameSettings(rounds=1, seconds=30), seed=1)
+    app = run_page("pages/4_Game.py", {"game": game, "game_model": "quickdraw18"})
+    widget(app.button, "Give up").click().run()
+    assert not app.exception and game.finished
+    titles = " ".join(str(chart.proto) for chart in app.get("plotly_chart"))
+    assert f"idea of {game.prompts[0]}" in titles, "no dataset drawings: the model's own idea instead"
+    train = run_page("pages/5_Train.py")
+    assert not train.exception and not widget(train.button, "Train").disabled
+    assert not (tmp_path / "no-data-yet").exists(), "opening the pages downloads and creates nothing"

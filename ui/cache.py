@@ -8,6 +8,8 @@ training in progress stays the server's only one) and whatever does not depend o
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import streamlit as st
 
@@ -54,25 +56,33 @@ def clear_model_caches() -> None:
     filter_patterns.clear()
 
 
-@st.cache_data(ttl=60, show_spinner=False)
 def categories_on_disk() -> dict[str, set[str]]:
     """The QuickDraw categories the data root holds, per format ("bitmap", "strokes")."""
-    found = available(data_dir())
+    return _categories_on_disk(str(data_dir()))
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def _categories_on_disk(root: str) -> dict[str, set[str]]:
+    found = available(Path(root))
     return {data_format: set(found.get(data_format, {})) for data_format in ("bitmap", "strokes")}
 
 
-@st.cache_data(show_spinner=False, max_entries=100)
 def dataset_examples(source: str, category: str, count: int = 4) -> np.ndarray | None:
     """A few real drawings of a category that the data root already holds (no download), or None."""
+    return _dataset_examples(str(data_dir()), source, category, count)
+
+
+@st.cache_data(show_spinner=False, max_entries=100)
+def _dataset_examples(root: str, source: str, category: str, count: int) -> np.ndarray | None:
     if source == "quickdraw":
-        on_disk = categories_on_disk()
+        on_disk = _categories_on_disk(root)
         data_format = "bitmap" if category in on_disk["bitmap"] else "strokes"
         if category not in on_disk[data_format]:
             return None
     else:
         data_format = "bitmap"
     try:
-        return build_subset(source, [category], count, data_format=data_format, seed=7).x
+        return build_subset(source, [category], count, data_format=data_format, seed=7, root=root).x
     except (DataError, OSError, ValueError):
         return None
 
