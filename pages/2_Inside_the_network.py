@@ -77,12 +77,13 @@ with tab_playground:
     except ValueError as error:
         st.error(str(error))
         st.stop()
-    st.markdown(f"Output size: **{step.formula}** (n = 28, p = {step.padding_pixels}, k = 3, s = {stride})")
+    st.markdown(f"Output size: **{step.formula}** (n = 28, p = {step.padding_pixels}, k = 3, s = {stride}). "
+                "Red is positive, blue negative, white zero.")
     shown = st.columns(4)
     shown[0].plotly_chart(image_figure(image, "Input 28x28", size=200), config={"displayModeBar": False})
     shown[1].plotly_chart(image_figure(step.output, f"Convolved {step.output.shape[0]}x{step.output.shape[1]}",
-                                       size=200, colorscale="RdBu"), config={"displayModeBar": False})
+                                       size=200, colorscale="signed"), config={"displayModeBar": False})
     for column, mode in zip(shown[2:], ("max", "average"), strict=True):
         pooled = pool(step.output, pool_size, mode)
         column.plotly_chart(image_figure(pooled, f"{mode} pool {pooled.shape[0]}x{pooled.shape[1]}", size=200,
-                                         colorscale="RdBu"), config={"displayModeBar": False})
+                                         colorscale="signed"), config={"displayModeBar": False})

@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 COMPACT = {"margin": {"l": 0, "r": 0, "t": 30, "b": 0}}
+SIGNED = [[0.0, "#2166ac"], [0.5, "#f7f7f7"], [1.0, "#b2182b"]]
 
 
 def probability_bars(ranking: list[tuple[str, float]], title: str = "Top guesses") -> go.Figure:
@@ -24,9 +25,14 @@ def probability_bars(ranking: list[tuple[str, float]], title: str = "Top guesses
 
 def image_figure(image: np.ndarray, title: str = "", overlay: np.ndarray | None = None, size: int = 260,
                  colorscale: str = "gray") -> go.Figure:
-    """A small image as a heatmap (row 0 at the top), with an optional semi-transparent heat overlay."""
-    figure = go.Figure(go.Heatmap(z=np.asarray(image, float), colorscale=colorscale, showscale=False,
-                                  hovertemplate="x %{x}, y %{y}: %{z:.2f}<extra></extra>"))
+    """A small image as a heatmap (row 0 at the top), with an optional semi-transparent heat overlay.
+
+    ``colorscale`` "signed" draws negative values blue, zero white and positive values red.
+    """
+    signed = colorscale == "signed"  # Negative blue, zero white, positive red, whatever the range.
+    figure = go.Figure(go.Heatmap(z=np.asarray(image, float), colorscale=SIGNED if signed else colorscale,
+                                  showscale=False, hovertemplate="x %{x}, y %{y}: %{z:.2f}<extra></extra>",
+                                  **({"zmid": 0.0} if signed else {})))
     if overlay is not None:
         figure.add_trace(go.Heatmap(z=np.asarray(overlay, float), colorscale="Jet", opacity=0.45, showscale=False,
                                     zmin=0, zmax=1, hovertemplate="heat %{z:.2f}<extra></extra>"))
