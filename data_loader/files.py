@@ -12,14 +12,22 @@ import os
 from pathlib import Path
 
 
-def _umask() -> int:
+def _read_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
 
 
+_UMASK = _read_umask()  # Read once, at import: setting it to read it is not safe while other threads write.
+
+
+def umask() -> int:
+    """The process's file-creation mask, as it was when this module was imported."""
+    return _UMASK
+
+
 def publish(temporary: str | os.PathLike[str], destination: str | os.PathLike[str]) -> Path:
     """Give a complete temporary file ordinary permissions and rename it to ``destination`` atomically."""
-    os.chmod(temporary, 0o666 & ~_umask())
+    os.chmod(temporary, 0o666 & ~umask())
     os.replace(temporary, destination)
     return Path(destination)

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from data_loader.files import umask
 from model.card import ModelCard
 
 MODELS_DIR_VARIABLE = "DOODLE_MODELS_DIR"
@@ -111,6 +112,7 @@ class Registry:
             _inference_copy(model).save(staging / MODEL_FILE)
             (staging / CARD_FILE).write_text(card.to_json(), encoding="utf-8")
             _fsync_folder(staging)
+            os.chmod(staging, 0o777 & ~umask())  # mkdtemp makes it owner-only; a model folder is ordinary.
             os.rename(staging, self.folder / name)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
