@@ -120,7 +120,7 @@ def build_subset(source: str, classes: str | list[str], per_class: int, data_for
     (simplified strokes rendered by the project's rasterizer); MNIST takes digits "0" to "9".
     When a class has fewer drawings than asked, all of them are taken and a warning names the class.
     """
-    if not isinstance(per_class, int) or per_class <= 0:
+    if isinstance(per_class, bool) or not isinstance(per_class, int) or per_class <= 0:
         raise DataError(f"the number of drawings per class must be a whole number above zero, got {per_class!r}")
     names = parse_classes(classes)
     root_path = data_dir(root)

@@ -139,8 +139,8 @@ def load_strokes(root: Path, name: str, count: int) -> tuple[list[list[tuple]], 
 
 def read_ndjson(path: Path) -> Iterator[dict]:
     """Yield the drawings of a raw or simplified ndjson file, in file order, with a clear error for bad lines."""
-    with open(path, encoding="utf-8") as lines:
-        for number, line in enumerate(lines, start=1):
+    with open(path, "rb") as lines:
+        for number, line in _numbered_lines(lines, path):
             if not line.strip():
                 continue
             try:
@@ -150,6 +150,15 @@ def read_ndjson(path: Path) -> Iterator[dict]:
             if not isinstance(record, dict) or not isinstance(record.get("drawing"), list):
                 raise DataError(f"{path}, line {number}: no 'drawing' list of strokes")
             yield record
+
+
+def _numbered_lines(lines, path: Path) -> Iterator[tuple[int, str]]:
+    """A binary file's lines as text counted from 1, with a clear error naming the line that is not UTF-8."""
+    for number, raw in enumerate(lines, start=1):
+        try:
+            yield number, raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise DataError(f"{path}, line {number}: not UTF-8 text ({error.reason})") from error
 
 
 def is_simplified(drawing: list) -> bool:

@@ -203,3 +203,13 @@ def test_cli_rasterize_names_every_kind_of_malformed_stroke(tmp_path: Path, caps
     error = capsys.readouterr().err
     assert error.startswith(f"error: {source}, drawing 2: stroke ") and error.count("\n") == 1
     assert not (tmp_path / "out.npy").exists()
+
+
+def test_text_that_is_not_utf8_and_a_boolean_count_are_clear_errors(data_root: Path, tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture) -> None:
+    source = tmp_path / "latin1.ndjson"
+    source.write_bytes(b'{"drawing": [[[0, 255], [0, 255]]]}\n\xff\xfe\n')
+    assert main(["rasterize", str(source), "--out", str(tmp_path / "out.npy")]) == 1
+    assert capsys.readouterr().err == f"error: {source}, line 2: not UTF-8 text (invalid start byte)\n"
+    with pytest.raises(DataError, match="whole number above zero, got True"):
+        build_subset("quickdraw", ["cat"], True, root=data_root)
