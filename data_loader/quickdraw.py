@@ -179,17 +179,18 @@ def is_simplified(drawing: list) -> bool:
     return min(xs) == 0 and min(ys) == 0 and 255 in (max(xs), max(ys))
 
 
+def stored(root: Path, data_format: str) -> dict[str, Path]:
+    """The categories whose files of one format are in the data root, with their paths (files are not read)."""
+    folder = quickdraw_dir(root, _FOLDERS[data_format])
+    suffix = _SUFFIXES[data_format]
+    return {path.name[: -len(suffix)]: path for path in sorted(folder.glob(f"*{suffix}"))} if folder.is_dir() else {}
+
+
 def available(root: Path) -> dict[str, dict[str, int]]:
     """Return, per format, the categories in the data root and how many drawings each file holds."""
-    result: dict[str, dict[str, int]] = {}
-    for data_format in ("bitmap", "strokes", "raw"):
-        folder = quickdraw_dir(root, _FOLDERS[data_format])
-        counts = {}
-        for path in sorted(folder.glob(f"*{_SUFFIXES[data_format]}")) if folder.is_dir() else []:
-            name = path.name[: -len(_SUFFIXES[data_format])]
-            counts[name] = _count_drawings(path, data_format)
-        result[data_format] = counts
-    return result
+    return {data_format: {name: _count_drawings(path, data_format)
+                          for name, path in stored(root, data_format).items()}
+            for data_format in ("bitmap", "strokes", "raw")}
 
 
 def _count_drawings(path: Path, data_format: str) -> int:

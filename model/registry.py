@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from data_loader.files import umask
+from data_loader.files import publish, umask
 from model.card import ModelCard
 
 MODELS_DIR_VARIABLE = "DOODLE_MODELS_DIR"
@@ -199,8 +199,7 @@ class Registry:
                 output.write(text)
                 output.flush()
                 os.fsync(output.fileno())
-            os.chmod(temporary, 0o644)
-            os.replace(temporary, folder / file_name)
+            publish(temporary, folder / file_name)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise

@@ -86,12 +86,18 @@ class TrainingResult:
     @property
     def evaluated_on(self) -> str:
         """Which split the evaluation used: "test", or "validation" when the data kept no test part."""
-        return "test" if len(self.splits.test) else "validation"
+        return held_out_part(self.splits)[0]
 
     @property
     def evaluated_split(self) -> DrawingDataset:
         """The drawings behind ``evaluation`` (its labels and predictions index them)."""
-        return self.splits.test if len(self.splits.test) else self.splits.validation
+        return held_out_part(self.splits)[1]
+
+
+def held_out_part(splits: DatasetSplits) -> tuple[str, DrawingDataset]:
+    """The part a training is evaluated on: ("test", test drawings), or ("validation", ...) for tiny sets that
+    keep no test part."""
+    return ("test", splits.test) if len(splits.test) else ("validation", splits.validation)
 
 
 def load_data(config: TrainConfig) -> DatasetSplits:
@@ -272,7 +278,7 @@ def train(config: TrainConfig, control: TrainingControl | None = None) -> Traini
             break
     seconds = time.perf_counter() - started
     cancelled = control.stop_requested
-    held_out = splits.test if len(splits.test) else splits.validation  # Tiny drawing sets keep no test part.
+    _, held_out = held_out_part(splits)
     evaluation = None if cancelled else evaluate(model, held_out.x, held_out.y, class_names)
     card = _make_card(config, model, splits, evaluation, history, device, seconds, base_architecture)
     return TrainingResult(model, card, evaluation, splits, cancelled, history)
@@ -315,7 +321,7 @@ def _make_card(config: TrainConfig, model: keras.Model, splits: DatasetSplits, e
     return ModelCard(
         name=config.name or "unsaved", class_names=list(splits.train.class_names), recipe=splits.train.recipe,
         architecture=base_architecture or config.architecture, data=data,
-        metrics={**evaluation.as_dict(), "evaluated_on": "test" if len(splits.test) else "validation"}
+        metrics={**evaluation.as_dict(), "evaluated_on": held_out_part(splits)[0]}
         if evaluation else {}, history=history, device=device,
         created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), command=config.command(),
         parameters=int(model.count_params()), training_seconds=round(seconds, 2), base_model=config.base,

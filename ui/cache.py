@@ -14,7 +14,7 @@ import numpy as np
 import streamlit as st
 
 from data_loader import DataError, build_subset, data_dir
-from data_loader.quickdraw import available
+from data_loader.quickdraw import stored
 from model.architectures import ARCHITECTURES, build
 from model.introspection import class_pattern, filter_pattern, parameter_summary
 from model.jobs import TrainingSlot
@@ -63,8 +63,7 @@ def categories_on_disk() -> dict[str, set[str]]:
 
 @st.cache_data(ttl=60, show_spinner=False)
 def _categories_on_disk(root: str) -> dict[str, set[str]]:
-    found = available(Path(root))
-    return {data_format: set(found.get(data_format, {})) for data_format in ("bitmap", "strokes")}
+    return {data_format: set(stored(Path(root), data_format)) for data_format in ("bitmap", "strokes")}
 
 
 def dataset_examples(source: str, category: str, count: int = 4) -> np.ndarray | None:

@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 COMPACT = {"margin": {"l": 0, "r": 0, "t": 30, "b": 0}}
+KIND_COLOURS = {"convolutional": "#4c78a8", "dense": "#f58518", "other": "#9d9d9d"}  # Layer kinds, every chart.
 SIGNED = [[0.0, "#2166ac"], [0.5, "#f7f7f7"], [1.0, "#b2182b"]]
 
 
@@ -64,9 +65,8 @@ def map_grid(maps: np.ndarray, title: str, columns: int = 8, limit: int = 32) ->
 
 def parameter_bars(names: list[str], counts: list[int], kinds: list[str], title: str) -> go.Figure:
     """Parameters per layer, coloured by kind (convolution, dense, other)."""
-    colours = {"convolutional": "#4c78a8", "dense": "#f58518", "other": "#9d9d9d"}
     figure = go.Figure()
-    for kind, colour in colours.items():
+    for kind, colour in KIND_COLOURS.items():
         chosen = [index for index, value in enumerate(kinds) if value == kind]
         figure.add_trace(go.Bar(x=[names[index] for index in chosen], y=[counts[index] for index in chosen],
                                 name=kind, marker_color=colour,
@@ -78,10 +78,9 @@ def parameter_bars(names: list[str], counts: list[int], kinds: list[str], title:
 
 def share_bars(networks: dict[str, dict[str, float]], title: str) -> go.Figure:
     """For each network, the share of its parameters in convolutional, dense and other layers (stacked to 100%)."""
-    colours = {"convolutional": "#4c78a8", "dense": "#f58518", "other": "#9d9d9d"}
     names = list(networks)
     figure = go.Figure()
-    for kind, colour in colours.items():
+    for kind, colour in KIND_COLOURS.items():
         figure.add_trace(go.Bar(y=names, x=[networks[name][f"{kind}_share"] for name in names], name=kind,
                                 orientation="h", marker_color=colour,
                                 customdata=[networks[name][kind] for name in names],
@@ -93,7 +92,7 @@ def share_bars(networks: dict[str, dict[str, float]], title: str) -> go.Figure:
 
 def share_pie(shares: dict[str, float], title: str) -> go.Figure:
     figure = go.Figure(go.Pie(labels=list(shares), values=list(shares.values()), hole=0.45, sort=False,
-                              marker_colors=["#4c78a8", "#f58518", "#9d9d9d"]))
+                              marker_colors=[KIND_COLOURS.get(kind, "#9d9d9d") for kind in shares]))
     figure.update_layout(title=title, height=300, margin={"l": 0, "r": 0, "t": 40, "b": 0})
     return figure
 

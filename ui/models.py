@@ -24,11 +24,14 @@ def registry() -> Registry:
     return Registry()
 
 
-def current_model_name() -> str:
-    """The model this session uses: its own choice if that model still exists, else the active model."""
-    models = registry()
+def current_model_name(models: Registry | None = None, names: list[str] | None = None) -> str:
+    """The model this session uses: its own choice if that model still exists, else the active model.
+
+    ``names``, when the caller has just listed the registry, saves reading the model cards again.
+    """
+    models = models or registry()
     chosen = st.session_state.get(SESSION_MODEL)
-    return chosen if chosen in models.names() else models.active_name()
+    return chosen if chosen in (models.names() if names is None else names) else models.active_name()
 
 
 def use_model(name: str) -> None:
@@ -49,8 +52,9 @@ def _remember_choice() -> None:
 
 def model_switcher() -> Predictor | None:
     """Draw the sidebar model switcher and return this session's predictor, or None after showing why not."""
+    models = registry()
     try:
-        entries = registry().entries()
+        entries = models.entries()
     except (RegistryError, OSError) as error:
         st.warning(f"No model could be loaded: the model registry cannot be read ({error}).")
         return None
@@ -59,7 +63,7 @@ def model_switcher() -> Predictor | None:
         return None
     names = [entry.name for entry in entries]
     labels = {entry.name: f"{entry.name}{' (bundled)' if entry.bundled else ''}" for entry in entries}
-    current = current_model_name()
+    current = current_model_name(models, names)
     st.session_state[SWITCHER] = current if current in names else names[0]
     choice = st.sidebar.selectbox("Model", names, format_func=labels.get, key=SWITCHER, on_change=_remember_choice,
                                   help="Switches the model for your session only. The Models page and the Train "
