@@ -1,7 +1,9 @@
 """The convolution lesson in plain numpy: one 3x3 kernel slid over a drawing, then max and average pooling.
 
 This is what a ``Conv2D`` layer does for one filter, spelled out so that a student can change the kernel,
-the stride and the padding and see the output and its size: (n + 2p - k) / s + 1.
+the stride and the padding and see the output and its size: (n + 2p - k) / s + 1. ``output_pixel`` opens
+one output pixel up, as CNN Explainer does: the window of the input under the kernel, the nine products
+and their sum.
 """
 
 from __future__ import annotations
@@ -70,6 +72,40 @@ def convolve(image: np.ndarray, kernel: np.ndarray, stride: int = 1, padding: st
     result = np.einsum("ijkl,kl->ij", windows, kernel)
     formula = f"({size} + 2×{pad} − {k}) / {stride} + 1 = {out}"
     return ConvolutionStep(result, pad, formula)
+
+
+@dataclass(frozen=True)
+class OutputPixel:
+    """One output pixel of a convolution taken apart: the input window, the products and their sum.
+
+    ``top`` and ``left`` are where the window starts in the input's own coordinates; with "same"
+    padding they can be -1, and the window's cells outside the input hold the padding zeros.
+    """
+
+    row: int
+    column: int
+    top: int
+    left: int
+    window: np.ndarray
+    products: np.ndarray
+    total: float
+
+
+def output_pixel(image: np.ndarray, kernel: np.ndarray, row: int, column: int, stride: int = 1,
+                 padding: str = "valid") -> OutputPixel:
+    """Take apart the output pixel (row, column) of ``convolve(image, kernel, stride, padding)``."""
+    step = convolve(image, kernel, stride, padding)
+    rows, columns = step.output.shape
+    if not (0 <= row < rows and 0 <= column < columns):
+        raise ValueError(f"the output is {rows}x{columns}; pick a row in 0..{rows - 1} and a column in "
+                         f"0..{columns - 1}, not ({row}, {column})")
+    kernel = np.asarray(kernel, dtype=np.float64)
+    k, pad = kernel.shape[0], step.padding_pixels
+    padded = np.pad(np.asarray(image, dtype=np.float64), pad)
+    window = padded[row * stride: row * stride + k, column * stride: column * stride + k]
+    products = window * kernel
+    return OutputPixel(row, column, row * stride - pad, column * stride - pad, window, products,
+                       float(products.sum()))
 
 
 def pool(feature_map: np.ndarray, size: int = 2, mode: str = "max") -> np.ndarray:

@@ -20,7 +20,6 @@ DENSE_TYPES = (layers.Dense, layers.EinsumDense)
 CONVOLUTION_TYPES = (layers.Conv1D, layers.Conv2D, layers.Conv3D, layers.Conv2DTranspose,
                      layers.DepthwiseConv2D, layers.SeparableConv2D)
 POOLING_TYPES = (layers.MaxPooling2D, layers.AveragePooling2D)
-_MAP_TYPES = (layers.Conv2D, layers.Conv2DTranspose, layers.DepthwiseConv2D, layers.SeparableConv2D, *POOLING_TYPES)
 _FOLLOWERS = (layers.BatchNormalization, layers.ReLU, layers.Activation)
 _SYMBOLS = {"gamma": "γ", "beta": "β", "moving_mean": "moving mean", "moving_variance": "moving variance"}
 
@@ -52,12 +51,17 @@ class LayerParameters:
 
 @dataclass(frozen=True)
 class LayerActivation:
-    """The output of one convolution or pooling layer for one image, shaped (height, width, channels)."""
+    """The output of one layer with feature maps for one image, shaped (height, width, channels).
+
+    ``change`` says in a sentence what the layer did to the shape of its input, e.g. "resolution halves
+    (28×28 → 14×14); the 32 channels stay", so that a class can follow the network one layer at a time.
+    """
 
     name: str
     type: str
     output_shape: tuple[int, ...]
     array: np.ndarray
+    change: str = ""
 
 
 def _size(variables) -> int:
@@ -78,7 +82,8 @@ def _formula(layer: keras.layers.Layer) -> str:
         return f"sum of its {len(parts)} sublayers with weights = {count:,}"
     if isinstance(layer, layers.BatchNormalization) and len({tuple(w.shape) for w in layer.weights}) == 1:
         notes = []
-        for state, weights in (("trainable", layer.trainable_weights), ("frozen", layer.non_trainable_weights)):
+        for state, weights in (("trainable", layer.trainable_weights),
+                               ("non-trainable", layer.non_trainable_weights)):
             names = ", ".join(_SYMBOLS.get(weight.name, weight.name) for weight in weights)
             notes += [f"{names} {state}".replace("mean, moving variance", "mean and variance")] if weights else []
         return f"{len(layer.weights)}×{layer.weights[0].shape[0]} = {count:,} ({'; '.join(notes)})"
@@ -130,10 +135,13 @@ def _leaf_layers(model: keras.Model) -> list[keras.layers.Layer]:
 def parameter_summary(model: keras.Model) -> dict[str, int | float]:
     """Return the model's parameter totals and how they split between dense, convolution and other layers.
 
-    Keys: total, trainable, non_trainable (frozen), dense, convolutional, other, and the shares
-    dense_share, convolutional_share, other_share (fractions of total). For VGG16 with 1000 classes the
-    total is 138,357,544, of which the three dense layers hold 123,642,856 (89.4%: fc1 alone has
-    25088×4096 + 4096 = 102,764,544) and the thirteen convolutions only 14,714,688.
+    Keys: total, trainable, non_trainable, dense, convolutional, other, and the shares dense_share,
+    convolutional_share, other_share (fractions of total). The non-trainable count splits into
+    moving_statistics (batch normalisation's moving means and variances, which follow the data during
+    training but get no gradient) and frozen (weights of layers set ``trainable = False``).
+
+    For VGG16 with 1000 classes the total is 138,357,544, of which the three dense layers hold 123,642,856
+    (89.4%: fc1 alone has 25088×4096 + 4096 = 102,764,544) and the thirteen convolutions only 14,714,688.
     """
     groups = {"dense": 0, "convolutional": 0, "other": 0}
     for layer in _leaf_layers(model):
@@ -145,9 +153,54 @@ def parameter_summary(model: keras.Model) -> dict[str, int | float]:
         "non_trainable": _size(model.non_trainable_weights),
         **groups,
     }
+    statistics = [weight for layer in _leaf_layers(model) if isinstance(layer, layers.BatchNormalization)
+                  for weight in (layer.moving_mean, layer.moving_variance)]
+    summary["moving_statistics"] = _size(statistics)
+    summary["frozen"] = summary["non_trainable"] - summary["moving_statistics"]
     for group, count in groups.items():
         summary[f"{group}_share"] = count / total if total else 0.0
     return summary
+
+
+def parameter_notes(model: keras.Model) -> list[str]:
+    """Sentences that explain this model's parameter counts, derived from its layers (not a fixed text).
+
+    Says whether its convolutions have biases (a convolution followed by batch normalisation needs none:
+    the normalisation's β shifts each map instead), how its dense part meets the maps (Flatten makes every
+    pixel of every map an input; global pooling keeps one number per map) and what its non-trainable
+    parameters are.
+    """
+    leaves = _leaf_layers(model)
+    convolutions = [layer for layer in leaves if isinstance(layer, CONVOLUTION_TYPES)]
+    notes = []
+    with_bias = [layer for layer in convolutions if getattr(layer, "use_bias", False)]
+    if convolutions and len(with_bias) == len(convolutions):
+        notes.append("A convolution's count does not depend on the image size: k×k×inputs×filters weights "
+                     "+ one bias per filter.")
+    elif convolutions:
+        normalised = [layer for index, layer in enumerate(leaves) if layer in convolutions
+                      and not getattr(layer, "use_bias", False) and index + 1 < len(leaves)
+                      and isinstance(leaves[index + 1], layers.BatchNormalization)]
+        without = len(convolutions) - len(with_bias)
+        reason = (" because a batch normalisation follows each one: its β shifts every map, so a bias would "
+                  "do nothing") if len(normalised) == without else ""
+        notes.append(f"A convolution's count does not depend on the image size: k×k×inputs×filters weights. "
+                     f"{without} of its {len(convolutions)} convolutions have no bias{reason}.")
+    if any(isinstance(layer, layers.Flatten) for layer in leaves):
+        notes.append("A dense layer's count does: every input connects to every unit, so Flatten after a large "
+                     "map is costly.")
+    elif any(isinstance(layer, (layers.GlobalAveragePooling2D, layers.GlobalMaxPooling2D)) for layer in leaves):
+        notes.append("Global pooling keeps one number per map, so the dense layer after it is small: "
+                     "maps × classes + classes.")
+    summary = parameter_summary(model)
+    if summary["moving_statistics"]:
+        verb = "include" if summary["frozen"] else "are"
+        notes.append(f"Its {summary['non_trainable']:,} non-trainable parameters {verb} batch normalisation's "
+                     f"{summary['moving_statistics']:,} moving means and variances: they follow the data during "
+                     "training but get no gradient.")
+    if summary["frozen"]:
+        notes.append(f"{summary['frozen']:,} parameters are frozen: their layers are set not to train.")
+    return notes
 
 
 def _inputs(model: keras.Model):
@@ -175,11 +228,50 @@ def _as_batch(model: keras.Model, image) -> np.ndarray:
 
 
 def _mapped_layers(model: keras.Model) -> list[keras.layers.Layer]:
-    return [layer for layer in model.layers if isinstance(layer, _MAP_TYPES)]
+    """The layers whose output is a stack of feature maps (height, width, channels), in network order."""
+    return [layer for layer in model.layers if not isinstance(layer, layers.InputLayer)
+            and _output_shape(layer) is not None and len(_output_shape(layer)) == 3
+            and not isinstance(_output_shape(layer)[0], tuple)]
+
+
+def _shape_text(shape: tuple) -> str:
+    return f"{shape[0]}×{shape[1]}"
+
+
+def _what_it_does(layer: keras.layers.Layer, before: tuple) -> str:
+    """Half a sentence on what a layer computes, e.g. "32 filters, each 3×3×1, slide over the input"."""
+    if isinstance(layer, layers.Conv2D):
+        size = "×".join(str(k) for k in layer.kernel_size)
+        return f"{layer.filters} filters, each {size}×{before[-1]}, slide over the {before[-1]} input maps"
+    if isinstance(layer, layers.MaxPooling2D):
+        return "keeps the largest value of each {}×{} window".format(*layer.pool_size)
+    if isinstance(layer, layers.AveragePooling2D):
+        return "averages each {}×{} window".format(*layer.pool_size)
+    if isinstance(layer, layers.BatchNormalization):
+        return "shifts and scales every map by its learned batch statistics"
+    if isinstance(layer, layers.ReLU) or getattr(layer, "activation", None) is keras.activations.relu:
+        return "sets every negative value to zero (ReLU)"
+    return f"a {type(layer).__name__} layer"
+
+
+def layer_change(layer: keras.layers.Layer, before: tuple, after: tuple) -> str:
+    """Say what a layer did to the shape of its input, e.g. "resolution halves (28×28 → 14×14)"."""
+    if tuple(before[:2]) == tuple(after[:2]):
+        resolution = f"same {_shape_text(after)} resolution"
+    elif before[0] == 2 * after[0] and before[1] == 2 * after[1]:
+        resolution = f"resolution halves ({_shape_text(before)} → {_shape_text(after)})"
+    else:
+        resolution = f"resolution {'shrinks' if after[0] < before[0] else 'grows'} ({_shape_text(before)} → " \
+                     f"{_shape_text(after)})"
+    if before[-1] == after[-1]:
+        channels = f"the {after[-1]} channels stay"
+    else:
+        channels = f"channels {'grow' if after[-1] > before[-1] else 'shrink'} from {before[-1]} to {after[-1]}"
+    return f"{_what_it_does(layer, before).capitalize()}: {resolution}; {channels}."
 
 
 def activation_model(model: keras.Model) -> keras.Model:
-    """Return a model giving the outputs of every convolution and pooling layer at once (cached per model)."""
+    """Return a model giving the outputs of every layer with feature maps at once (cached per model)."""
     chosen = _mapped_layers(model)
     if not chosen:
         raise ValueError(f"Model {model.name!r} has no convolution or pooling layer.")
@@ -188,14 +280,23 @@ def activation_model(model: keras.Model) -> keras.Model:
 
 
 def activations(model: keras.Model, image) -> list[LayerActivation]:
-    """Return the activation maps of every convolution and pooling layer for one image, in layer order."""
+    """Return the feature maps of every layer that has them (convolution, batch norm, ReLU, pooling) for one
+    image, in network order, each with a sentence on how its shape differs from its input's."""
     extractor = activation_model(model)
     outputs = extractor(_as_batch(model, image), training=False)
     outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
-    return [
-        LayerActivation(layer.name, type(layer).__name__, tuple(output.shape[1:]), np.asarray(output)[0])
-        for layer, output in zip(_mapped_layers(model), outputs, strict=True)
-    ]
+    result, before = [], tuple(model.inputs[0].shape[1:])
+    for layer, output in zip(_mapped_layers(model), outputs, strict=True):
+        shape = tuple(output.shape[1:])
+        result.append(LayerActivation(layer.name, type(layer).__name__, shape, np.asarray(output)[0],
+                                      layer_change(layer, before, shape)))
+        before = shape
+    return result
+
+
+def feature_map_layers(model: keras.Model) -> list[str]:
+    """The names of the layers whose output is a stack of feature maps, in network order."""
+    return [layer.name for layer in _mapped_layers(model)]
 
 
 def first_layer_filters(model: keras.Model) -> np.ndarray:
@@ -206,54 +307,108 @@ def first_layer_filters(model: keras.Model) -> np.ndarray:
     raise ValueError(f"Model {model.name!r} has no Conv2D layer.")
 
 
-def _for_display(image: np.ndarray) -> np.ndarray:
-    """Centre on the mean, scale by the spread and clip to 0-1, as Chollet's deprocess_image does."""
-    spread = float(image.std())
-    if spread == 0:
-        return np.full(image.shape, 0.5, np.float32)
-    return np.clip((image - image.mean()) / spread * 0.25 + 0.5, 0.0, 1.0).astype(np.float32)
+def _blur_kernel(channels: int) -> tf.Tensor:
+    blur = np.outer([0.25, 0.5, 0.25], [0.25, 0.5, 0.25])[:, :, None, None]
+    return tf.constant(np.tile(blur, (1, 1, channels, 1)), tf.float32)
 
 
 def _ascent_step(model: keras.Model, layer_name: str):
-    """Return a compiled gradient-ascent step for the filters of one layer (cached per model and layer)."""
+    """Return a compiled gradient-ascent step for several filters of one layer at once (cached).
+
+    Image i of the batch climbs the mean activation of filter ``indices[i]``, away from the map's
+    border. The image may be smaller than the model's input (an octave): it is resized up before the
+    model sees it, so that the gradient reaches it as coarse, smooth shapes.
+    """
 
     def make():
-        extractor = keras.Model(_inputs(model), _layer(model, layer_name).output)
+        layer = _layer(model, layer_name)
+        extractor = keras.Model(_inputs(model), layer.output)
+        size, channels = tuple(model.inputs[0].shape[1:3]), model.inputs[0].shape[-1]
+        height = layer.output.shape[1]
+        border = 2 if height >= 12 else 1 if height >= 5 else 0  # The keras-io example's border crop.
+        blur = _blur_kernel(channels)
 
-        @tf.function
-        def step(image, filter_index, learning_rate):
+        @tf.function(reduce_retracing=True)
+        def step(image, indices, shift, learning_rate, smooth, ink_penalty):
             with tf.GradientTape() as tape:
                 tape.watch(image)
-                loss = tf.reduce_mean(tf.gather(extractor(image, training=False), filter_index, axis=-1))
-            gradient = tf.math.l2_normalize(tape.gradient(loss, image))
-            return image + learning_rate * gradient
+                full = tf.roll(tf.image.resize(image, size, method="bilinear"), shift, axis=[1, 2])
+                maps = extractor(full, training=False)
+                if border:
+                    maps = maps[:, border:-border, border:-border, :]
+                chosen = tf.reduce_mean(tf.gather(maps, indices, axis=3, batch_dims=1), axis=[1, 2])
+                # Each filter's activation relative to its size, less a price on ink: strokes, not floods.
+                relative = chosen / (tf.stop_gradient(tf.abs(chosen)) + 1e-3)
+                objective = tf.reduce_sum(relative - ink_penalty * tf.reduce_mean(full, axis=[1, 2, 3]))
+            gradient = tf.math.l2_normalize(tape.gradient(objective, image), axis=[1, 2, 3])
+            image = tf.clip_by_value(image + learning_rate * gradient, 0.0, 1.0)
+            if smooth:
+                image = tf.nn.depthwise_conv2d(image, blur, [1, 1, 1, 1], "SAME")
+            return image
 
         return step
 
     return _cached(model, ("ascent", layer_name), make)
 
 
-def filter_pattern(model: keras.Model, layer_name: str, filter_index: int, steps: int = 30,
-                   learning_rate: float = 10.0, seed: int = 0, normalize: bool = True) -> np.ndarray:
-    """Return the input that one filter responds to most, found by gradient ascent from noise.
+def _stretch(image: np.ndarray) -> np.ndarray:
+    """Stretch one pattern to the full 0-1 range (a flat pattern becomes mid grey)."""
+    low, high = float(image.min()), float(image.max())
+    if high - low < 1e-6:
+        return np.full(image.shape, 0.5, np.float32)
+    return ((image - low) / (high - low)).astype(np.float32)
 
-    Chollet's recipe: start from grey noise (0.4-0.6), repeatedly step along the normalised gradient of
-    the filter's mean activation, then centre, scale and clip the result to 0-1 for display. With
-    normalize=False the raw optimised input comes back instead. Shaped (28, 28) for the drawing models.
+
+def filter_patterns(model: keras.Model, layer_name: str, filter_indices, steps: int = 20, octaves: int = 3,
+                    octave_scale: float = 1.5, learning_rate: float = 2.0, jitter: int = 2, blur_every: int = 4,
+                    ink_penalty: float = 1.0, seed: int = 0, normalize: bool = True) -> np.ndarray:
+    """Return the inputs that some filters of a layer respond to most, stacked on the last axis.
+
+    Regularised gradient ascent, all filters at once: start from faint noise and climb each filter's mean
+    activation (away from the border, as in the keras-io "visualizing what convnets learn" example) with
+    three regularisers that make the result look like strokes rather than pixel noise: octaves (climb
+    first on a small image, then on larger ones, as the keras-io DeepDream example does), a random shift
+    of up to ``jitter`` pixels before each step, and a blur every ``blur_every`` steps. Pixels stay in
+    0-1 like ink. With normalize=True each pattern is stretched to the full 0-1 range for display.
+    Shaped (28, 28, filters) for the drawing models.
     """
     layer = _layer(model, layer_name)
     filters = layer.output.shape[-1]
-    if not 0 <= filter_index < filters:
-        raise ValueError(f"Layer {layer_name!r} has {filters} filters; filter_index must be in 0..{filters - 1}.")
-    shape = (1, *model.inputs[0].shape[1:])
-    image = tf.constant(np.random.default_rng(seed).uniform(0.4, 0.6, shape).astype(np.float32))
+    indices = [int(index) for index in filter_indices]
+    if not indices:
+        raise ValueError("filter_indices is empty: pick at least one filter.")
+    for index in indices:
+        if not 0 <= index < filters:
+            raise ValueError(f"Layer {layer_name!r} has {filters} filters; filter_index must be in "
+                             f"0..{filters - 1}, got {index}.")
+    if octaves < 1 or steps < 1:
+        raise ValueError(f"octaves and steps must be at least 1, got {octaves} and {steps}.")
+    height, width, channels = model.inputs[0].shape[1:]
+    sizes = [(max(4, round(height / octave_scale ** power)), max(4, round(width / octave_scale ** power)))
+             for power in reversed(range(octaves))]
+    random = np.random.default_rng(seed)
+    image = tf.constant(random.uniform(0.0, 0.2, (len(indices), *sizes[0], channels)).astype(np.float32))
     step = _ascent_step(model, layer_name)
-    index, rate = tf.constant(filter_index), tf.constant(learning_rate, tf.float32)
-    for _ in range(steps):
-        image = step(image, index, rate)
-    result = np.asarray(image)[0]
-    result = result[..., 0] if result.shape[-1] == 1 else result
-    return _for_display(result) if normalize else result
+    chosen, rate = tf.constant(indices), tf.constant(learning_rate, tf.float32)
+    penalty = tf.constant(ink_penalty, tf.float32)
+    number = 0
+    for size in sizes:
+        image = tf.image.resize(image, size, method="bilinear")
+        for _ in range(steps):
+            number += 1
+            shift = tf.constant(random.integers(-jitter, jitter + 1, 2), tf.int32)
+            smooth = tf.constant(bool(blur_every) and number % blur_every == 0)
+            image = step(image, chosen, shift, rate, smooth, penalty)
+    result = np.asarray(image)
+    result = result[..., 0] if channels == 1 else result
+    if normalize:
+        result = np.stack([_stretch(pattern) for pattern in result])
+    return np.moveaxis(result, 0, -1)
+
+
+def filter_pattern(model: keras.Model, layer_name: str, filter_index: int, **options) -> np.ndarray:
+    """Return the input that one filter responds to most (see ``filter_patterns`` for the recipe and options)."""
+    return filter_patterns(model, layer_name, [filter_index], **options)[..., 0]
 
 
 def _score_model(model: keras.Model, layer_name: str | None = None):

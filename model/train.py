@@ -37,7 +37,13 @@ from model.registry import ModelEntry, Registry, load_model
 
 @dataclass
 class Progress:
-    """Where a training run is: phase, epoch, batch, the latest metrics and the time left."""
+    """Where a training run is: phase, epoch, batch, the latest metrics and the time left.
+
+    ``history`` holds one value per finished epoch; ``batch_history`` holds points within epochs, as
+    (epochs done as a fraction, e.g. 0.25 a quarter into the first epoch, training loss, training
+    accuracy), so that a short run draws a curve rather than one dot per epoch. Keras reports the mean
+    over the epoch's batches so far, so each point is that running mean.
+    """
 
     phase: str
     epoch: int
@@ -49,6 +55,7 @@ class Progress:
     elapsed: float
     remaining: float | None
     finished_epoch: bool
+    batch_history: list[tuple[float, float, float]] = field(default_factory=list)
 
 
 class TrainingControl:
@@ -57,6 +64,7 @@ class TrainingControl:
     def __init__(self, on_progress: Callable[[Progress], None] | None = None, batch_interval: int = 20) -> None:
         self.on_progress = on_progress
         self.batch_interval = max(1, batch_interval)
+        self.batch_history: list[tuple[float, float, float]] = []  # Kept across phases (see Progress).
         self._stop = threading.Event()
 
     def stop(self) -> None:
@@ -194,6 +202,8 @@ def compile_network(model: keras.Model, learning_rate: float, num_classes: int, 
 class _ProgressCallback(keras.callbacks.Callback):
     """Relays Keras' batch and epoch events to a ``TrainingControl`` and honours its stop request."""
 
+    POINTS_PER_EPOCH = 20  # Points of the within-epoch curve (Progress.batch_history), at most one a batch.
+
     def __init__(self, control: TrainingControl, phase: str, epochs: int, batches: int, history: dict,
                  started: float) -> None:
         super().__init__()
@@ -206,6 +216,12 @@ class _ProgressCallback(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         if self.control.stop_requested:
             self.model.stop_training = True
+        logs = logs or {}
+        points = self.control.batch_history
+        position = self.epoch + min(batch + 1, self.batches) / max(1, self.batches)
+        # Keras calls this once per execution of several steps (steps_per_execution), so go by position.
+        if "loss" in logs and (not points or position - points[-1][0] >= 0.999 / self.POINTS_PER_EPOCH):
+            points.append((position, float(logs["loss"]), float(logs.get("accuracy", float("nan")))))
         if (batch + 1) % self.control.batch_interval == 0:
             self._report(batch + 1, logs or {}, finished=False)
 
@@ -224,7 +240,7 @@ class _ProgressCallback(keras.callbacks.Callback):
         batch = min(batch, self.batches)
         self.control.report(Progress(self.phase, self.epoch + 1, self.epochs, batch, self.batches, metrics,
                                      {key: list(values) for key, values in self.history.items()}, elapsed,
-                                     remaining, finished))
+                                     remaining, finished, list(self.control.batch_history)))
 
 
 def train(config: TrainConfig, control: TrainingControl | None = None) -> TrainingResult:

@@ -71,8 +71,9 @@ def progress_panel(job: TrainingJob) -> None:
         st.caption(f"{job.elapsed:.0f} s elapsed{remaining}. Latest: " +
                    ", ".join(f"{key} {value:.3f}" for key, value in progress.metrics.items()))
         left, right = st.columns(2)
-        left.plotly_chart(history_chart(progress.history, "loss", "Loss"), key="live_loss")
-        right.plotly_chart(history_chart(progress.history, "accuracy", "Accuracy"), key="live_accuracy")
+        left.plotly_chart(history_chart(progress.history, "loss", "Loss", progress.batch_history), key="live_loss")
+        right.plotly_chart(history_chart(progress.history, "accuracy", "Accuracy", progress.batch_history),
+                           key="live_accuracy")
     if st.button("Cancel training", disabled=job.control.stop_requested):
         job.cancel()
         st.toast("Stopping after the current batch...")
@@ -89,8 +90,9 @@ def results_panel(job: TrainingJob) -> None:
     columns[1].metric(f"{part} top-3", f"{evaluation.top3:.1%}")
     columns[2].metric("Training time", f"{result.card.training_seconds:.0f} s")
     left, right = st.columns(2)
-    left.plotly_chart(history_chart(result.history, "loss", "Loss"), key="final_loss")
-    right.plotly_chart(history_chart(result.history, "accuracy", "Accuracy"), key="final_accuracy")
+    points = job.progress.batch_history if job.progress is not None else None  # Within-epoch training points.
+    left.plotly_chart(history_chart(result.history, "loss", "Loss", points), key="final_loss")
+    right.plotly_chart(history_chart(result.history, "accuracy", "Accuracy", points), key="final_accuracy")
     if result.evaluated_on == "validation":
         st.caption("Too few drawings to keep a test part: these figures come from the validation drawings.")
     st.write("Per-class accuracy: " + ", ".join(f"{name} {value:.0%}" for name, value in evaluation.per_class.items()))
