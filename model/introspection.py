@@ -242,7 +242,8 @@ def _what_it_does(layer: keras.layers.Layer, before: tuple) -> str:
     """Half a sentence on what a layer computes, e.g. "32 filters, each 3×3×1, slide over the input"."""
     if isinstance(layer, layers.Conv2D):
         size = "×".join(str(k) for k in layer.kernel_size)
-        return f"{layer.filters} filters, each {size}×{before[-1]}, slide over the {before[-1]} input maps"
+        maps = "the input map" if before[-1] == 1 else f"the {before[-1]} input maps"
+        return f"{layer.filters} filters, each {size}×{before[-1]}, slide over {maps}"
     if isinstance(layer, layers.MaxPooling2D):
         return "keeps the largest value of each {}×{} window".format(*layer.pool_size)
     if isinstance(layer, layers.AveragePooling2D):

@@ -97,7 +97,7 @@ def test_formulas_read_like_the_lesson(models):
     assert lecture["pool1"].formula == "0"
     assert lecture["conv1"].output_shape == (28, 28, 32) and lecture["flatten"].output_shape == (3136,)
     doodle = {entry.name: entry for entry in introspection.parameter_breakdown(models["doodle"])}
-    assert doodle["block2_bn1"].formula == "4×64 = 256 (γ, β trainable; moving mean and variance frozen)"
+    assert doodle["block2_bn1"].formula == "4×64 = 256 (γ, β trainable; moving mean and variance non-trainable)"
     assert (doodle["block2_bn1"].trainable_parameters, doodle["block2_bn1"].non_trainable_parameters) == (128, 128)
     assert doodle["block2_conv1"].formula == "3×3×32×64 = 18,432"
     mobilenet = {entry.name: entry for entry in introspection.parameter_breakdown(models["mobilenet_v2"])}
@@ -147,8 +147,20 @@ def test_frozen_layers_count_as_non_trainable():
     assert (summary["trainable"], summary["non_trainable"]) == (93_322 - 320, 320)
     conv1 = introspection.parameter_breakdown(model)[1]
     assert (conv1.trainable_parameters, conv1.non_trainable_parameters) == (0, 320)
+    assert (summary["frozen"], summary["moving_statistics"]) == (320, 0)
     doodle = introspection.parameter_summary(build("doodle"))
     assert doodle["non_trainable"] == 2 * (32 + 32 + 64 + 64 + 128 + 128)  # moving means and variances
+    assert (doodle["moving_statistics"], doodle["frozen"]) == (doodle["non_trainable"], 0)
+
+
+def test_parameter_notes_follow_the_model(models):
+    book = " ".join(introspection.parameter_notes(models["book"]))
+    assert "+ one bias per filter" in book and "Flatten after a large map is costly" in book
+    assert "batch normalisation" not in book
+    doodle = " ".join(introspection.parameter_notes(models["doodle"]))
+    assert "6 of its 6 convolutions have no bias because a batch normalisation follows each one" in doodle
+    assert "Global pooling keeps one number per map" in doodle and "Flatten" not in doodle
+    assert "Its 896 non-trainable parameters are batch normalisation's 896 moving means and variances" in doodle
 
 
 @pytest.mark.parametrize("name", ["book", "lecture", "doodle"])
@@ -156,14 +168,29 @@ def test_activations_match_one_model_per_layer(models, name):
     model = models[name]
     image = np.random.default_rng(1).random((28, 28)).astype(np.float32)
     maps = introspection.activations(model, image)
-    mapped = [layer for layer in model.layers if isinstance(layer, (keras.layers.Conv2D, keras.layers.MaxPooling2D))]
-    assert [entry.name for entry in maps] == [layer.name for layer in mapped]
+    mapped = [layer for layer in model.layers[1:] if len(layer.output.shape) == 4]  # every layer with maps
+    assert [entry.name for entry in maps] == [layer.name for layer in mapped] == \
+        introspection.feature_map_layers(model)
     for entry, layer in zip(maps, mapped, strict=True):
         assert entry.output_shape == tuple(layer.output.shape[1:]) == entry.array.shape
         assert entry.type == type(layer).__name__
         alone = keras.Model(model.inputs, layer.output)([image[None, :, :, None]], training=False)
         np.testing.assert_allclose(entry.array, np.asarray(alone)[0], rtol=1e-4, atol=1e-5)
     assert introspection.activation_model(model) is introspection.activation_model(model)
+
+
+def test_each_layer_says_what_changed(models):
+    book = {entry.name: entry.change for entry in introspection.activations(models["book"], np.zeros((28, 28)))}
+    assert book["conv1"] == ("32 filters, each 3×3×1, slide over the input map: resolution shrinks (28×28 → 26×26); "
+                             "channels grow from 1 to 32.")
+    assert book["pool1"] == ("Keeps the largest value of each 2×2 window: resolution halves (26×26 → 13×13); "
+                             "the 32 channels stay.")
+    doodle = {entry.name: entry.change for entry in introspection.activations(models["doodle"], np.zeros((28, 28)))}
+    assert doodle["block1_conv1"].endswith("same 28×28 resolution; channels grow from 1 to 32.")
+    assert doodle["block1_bn1"].startswith("Shifts and scales every map")
+    assert doodle["block1_relu1"].startswith("Sets every negative value to zero")
+    assert doodle["block2_conv1"].endswith("channels grow from 32 to 64.")
+    assert doodle["block2_pool"].endswith("resolution halves (14×14 → 7×7); the 64 channels stay.")
 
 
 def test_uint8_images_are_divided_by_255(models):
@@ -182,20 +209,25 @@ def test_first_layer_filters(models):
 
 
 @pytest.mark.parametrize(("name", "layer_name"), [("book", "conv2"), ("doodle", "block2_relu1")])
-def test_filter_pattern_raises_the_filter_activation(models, name, layer_name):
+def test_filter_patterns_raise_their_filters_activations(models, name, layer_name):
     model = models[name]
-    noise = np.random.default_rng(7).uniform(0.4, 0.6, (28, 28)).astype(np.float32)
     extractor = keras.Model(model.inputs, model.get_layer(layer_name).output)
 
-    def activation(image: np.ndarray) -> np.ndarray:
-        return np.asarray(extractor([image[None, :, :, None]], training=False))[0].mean(axis=(0, 1))
+    def activation(images: np.ndarray) -> np.ndarray:
+        return np.asarray(extractor([images[..., None]], training=False)).mean(axis=(1, 2))
 
-    chosen = int(np.argmax(activation(noise)))  # A filter of the untrained net that is alive on this input.
-    shown = introspection.filter_pattern(model, layer_name, chosen)
-    assert shown.shape == (28, 28) and np.isfinite(shown).all()
+    start = np.random.default_rng(0).uniform(0.0, 0.2, (1, 28, 28)).astype(np.float32)
+    chosen = [int(index) for index in np.argsort(activation(start)[0])[-3:]]  # alive on faint noise
+    shown = introspection.filter_patterns(model, layer_name, chosen)
+    assert shown.shape == (28, 28, 3) and np.isfinite(shown).all()
     assert shown.min() >= 0.0 and shown.max() <= 1.0
-    raw = introspection.filter_pattern(model, layer_name, chosen, normalize=False)
-    assert activation(raw)[chosen] > activation(noise)[chosen] + 1e-3
+    raw = introspection.filter_patterns(model, layer_name, chosen, normalize=False)
+    assert raw.min() >= 0.0 and raw.max() <= 1.0, "pixels stay in the range of ink"
+    raised = activation(np.moveaxis(raw, -1, 0))
+    for position, index in enumerate(chosen):
+        assert raised[position, index] > activation(start)[0, index] + 1e-3, (index, raised[position, index])
+    single = introspection.filter_pattern(model, layer_name, chosen[0])
+    assert single.shape == (28, 28)
 
 
 def test_class_pattern_is_a_drawing_the_model_likes(trained_lecture):
@@ -240,6 +272,8 @@ def test_helpful_errors(models):
         introspection.filter_pattern(book, "conv9", 0)
     with pytest.raises(ValueError, match="32 filters"):
         introspection.filter_pattern(book, "conv1", 32)
+    with pytest.raises(ValueError, match="empty"):
+        introspection.filter_patterns(book, "conv1", [])
     with pytest.raises(ValueError, match="10 classes"):
         introspection.grad_cam(book, np.zeros((28, 28)), class_index=10)
     with pytest.raises(ValueError, match="10 classes"):

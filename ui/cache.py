@@ -16,7 +16,8 @@ import streamlit as st
 from data_loader import DataError, build_subset, data_dir
 from data_loader.quickdraw import stored
 from model.architectures import ARCHITECTURES, build
-from model.introspection import class_pattern, filter_pattern, parameter_summary
+from model.introspection import class_pattern, parameter_summary
+from model.introspection import filter_patterns as ascend_filters
 from model.jobs import TrainingSlot
 from model.predict import Predictor
 from model.registry import Registry
@@ -45,8 +46,7 @@ def class_idea(name: str, version: str, class_index: int) -> np.ndarray:
 def filter_patterns(name: str, version: str, layer_name: str, count: int = 8) -> np.ndarray:
     """Inputs that excite the first ``count`` filters of a layer, stacked on the last axis."""
     model = load_predictor(name, version).model
-    count = min(count, model.get_layer(layer_name).filters)
-    return np.stack([filter_pattern(model, layer_name, index) for index in range(count)], axis=-1)
+    return ascend_filters(model, layer_name, range(min(count, model.get_layer(layer_name).output.shape[-1])))
 
 
 def clear_model_caches() -> None:

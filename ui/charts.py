@@ -72,6 +72,13 @@ def image_figure(image: np.ndarray, title: str = "", overlay: np.ndarray | None 
     return figure
 
 
+def mark_cell(figure: go.Figure, row: int, column: int, size: int, colour: str = "#00c853") -> go.Figure:
+    """Outline a size x size square of an image figure whose top-left pixel is (row, column)."""
+    figure.add_shape(type="rect", x0=column - 0.5, y0=row - 0.5, x1=column + size - 0.5, y1=row + size - 0.5,
+                     line={"color": colour, "width": 3})
+    return figure
+
+
 def _key(title: str, horizontal: bool = False) -> dict:
     """A colour key (colour bar) with a title; horizontal keys sit under the picture, where a phone has room."""
     if horizontal:
@@ -81,11 +88,13 @@ def _key(title: str, horizontal: bool = False) -> dict:
 
 
 def map_grid(maps: np.ndarray, title: str, columns: int = 8, key_title: str = "activation",
-             signed: bool | None = None, first: int = 0, nominal_width: int = 640) -> go.Figure:
+             signed: bool | None = None, first: int = 0, nominal_width: int = 540,
+             colorscale: str | None = None) -> go.Figure:
     """A mosaic of square tiles, one per channel of an (H, W, C) activation or (k, k, C) filter array.
 
     All tiles share one colour scale, shown as a key under the mosaic: signed values (a filter's weights,
-    or maps with negative values) blue-white-red around zero, others dark-to-bright from zero. Each tile
+    or maps with negative values) blue-white-red around zero, others dark-to-bright from zero (or the
+    given ``colorscale``, e.g. "gray" for drawings). The height suits ``nominal_width``. Each tile
     is numbered (from ``first``) in a band above it that is as tall as the number, so numbers never
     overlap a tile; hovering a pixel names its map too.
     """
@@ -112,11 +121,11 @@ def map_grid(maps: np.ndarray, title: str, columns: int = 8, key_title: str = "a
         annotations.append({"x": left - 0.5, "y": top - 0.5, "text": str(first + index), "showarrow": False,
                             "xanchor": "left", "yanchor": "bottom", "font": {"size": 10}})
     if signed is None:
-        signed = bool(np.nanmin(maps) < 0)
+        signed = colorscale is None and bool(np.nanmin(maps) < 0)
     limit = float(np.nanmax(np.abs(maps))) or 1.0
     low = -limit if signed else min(0.0, float(np.nanmin(maps)))
     figure = go.Figure(go.Heatmap(
-        z=mosaic, customdata=channel, colorscale=SIGNED if signed else "Viridis", zmin=low, zmax=limit,
+        z=mosaic, customdata=channel, colorscale=SIGNED if signed else colorscale or "Viridis", zmin=low, zmax=limit,
         colorbar=_key(key_title, horizontal=True), hoverongaps=False,
         hovertemplate="map %{customdata}: %{z:.2f}<extra></extra>"))
     figure.update_yaxes(autorange="reversed", visible=False, scaleanchor="x", constrain="domain")

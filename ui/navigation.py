@@ -38,10 +38,52 @@ PAGES = [
 ]
 
 
+# Layout rules for every page, phones first: link texts wrap instead of running off the right edge, wide
+# tables scroll sideways inside their own frame, and a narrow screen gives the content its whole width.
+PAGE_CSS = """<style>
+[data-testid="stPageLink-NavLink"] { height: auto; min-height: 2rem; }
+[data-testid="stPageLink-NavLink"] p, [data-testid="stPageLink-NavLink"] span {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
+  overflow-wrap: anywhere; }
+[data-testid="stTable"], [data-testid="stMarkdownContainer"] table {
+  display: block; max-width: 100%; overflow-x: auto; }
+[data-testid="stTable"] td, [data-testid="stTable"] th { white-space: normal; min-width: 4.5rem; }
+@media (max-width: 640px) {
+  [data-testid="stMainBlockContainer"] { padding-left: 0.75rem; padding-right: 0.75rem; padding-top: 3rem; }
+  [data-testid="stMetricValue"] { font-size: 1.5rem; }
+  [data-testid="stTable"] table { min-width: 640px; }
+  h1 { font-size: 1.8rem !important; }
+}
+</style>"""
+
+# On a phone the sidebar lies over the page; Streamlit leaves it open after a page link is tapped, so the
+# visitor's first stroke would land on it. This closes it once the link is followed, on narrow screens only.
+CLOSE_SIDEBAR_AFTER_NAVIGATION = """<script>
+(() => {
+  const page = window.parent && window.parent.document ? window.parent.document : document;
+  if (page.body.dataset.doodleNavigation) return;
+  page.body.dataset.doodleNavigation = "ready";
+  page.addEventListener("click", (event) => {
+    const link = event.target.closest('[data-testid="stSidebar"] [data-testid="stPageLink-NavLink"]');
+    if (!link || !page.defaultView.matchMedia("(max-width: 768px)").matches) return;
+    setTimeout(() => {
+      const close = page.querySelector('[data-testid="stSidebarCollapseButton"] button');
+      if (close) close.click();
+    }, 0);
+  }, true);
+})();
+</script>"""
+
+
 def start_page(page: PageLink) -> None:
-    """Set the browser tab's title, draw the page's heading and the sidebar links to every page."""
+    """Set the browser tab's title, draw the page's heading and the sidebar links to every page.
+
+    Also sets the layout rules every page shares (``PAGE_CSS``) and, on phones, closes the sidebar after
+    a page link is tapped.
+    """
     st.set_page_config(page_title=page.title if page is HOME else f"{page.title} · Doodle Lab",
-                       page_icon=page.icon, layout="wide")
+                       page_icon=page.icon, layout="wide", initial_sidebar_state="auto")
+    st.html(PAGE_CSS)
     with st.sidebar:
         try:
             for link in [HOME, *PAGES]:
@@ -49,6 +91,7 @@ def start_page(page: PageLink) -> None:
         except StreamlitAPIException:
             # A page script run on its own (``streamlit run pages/1_Draw.py``, or AppTest) has no other pages.
             pass
+        st.html(CLOSE_SIDEBAR_AFTER_NAVIGATION, unsafe_allow_javascript=True)
         st.divider()
 
 

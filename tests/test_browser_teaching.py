@@ -1,0 +1,197 @@
+"""The teaching pages in Debian's Chromium at desktop (1400x1000) and phone (390x844) size.
+
+Each test drives the real app through Playwright and saves full-length screenshots under test-artifacts/
+(git-ignored) named ``teaching-<what>-<size>.png``, for a person to look at; the assertions check what
+the screenshots should show: one layer at a time, every row of the anatomy table, nothing wider than
+a phone, and a sidebar that closes after a page link is tapped on a phone.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench.browser_session import launch_browser, replay, streamlit_server
+from tests.drawings import raw_drawings
+
+pytestmark = pytest.mark.browser
+playwright_api = pytest.importorskip("playwright.sync_api")
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+SIZES = {"desktop": (1400, 1000), "phone": (390, 844)}
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory, data_root: Path):
+    ARTIFACTS.mkdir(exist_ok=True)
+    models = tmp_path_factory.mktemp("teaching-models")
+    environment = {"DOODLE_MODELS_DIR": str(models), "DOODLE_DATA_DIR": str(data_root), "DOODLE_OFFLINE": "1",
+                   "DOODLE_ARTIFACTS": str(ARTIFACTS)}
+    with streamlit_server("app.py", environment) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as playwright:
+        chromium = launch_browser(playwright)
+        yield chromium
+        chromium.close()
+
+
+def open_page(browser, size: str):
+    width, height = SIZES[size]
+    phone = size == "phone"
+    context = browser.new_context(viewport={"width": width, "height": height}, is_mobile=phone, has_touch=phone)
+    return context, context.new_page()
+
+
+def settle(page) -> None:
+    """Wait until the app has finished running its script (and drawn what it ran)."""
+    page.wait_for_timeout(600)
+    page.locator("[data-testid='stStatusWidget']").wait_for(state="hidden", timeout=120_000)
+    page.wait_for_timeout(400)
+
+
+def screenshot(page, name: str, size: str) -> None:
+    """The whole page: Streamlit scrolls inside its own frame, so the window is made as tall as the content."""
+    width, height = SIZES[size]
+    full = page.evaluate("Math.max(...[...document.querySelectorAll("
+                         "'[data-testid=stMain], [data-testid=stAppViewContainer]')].map(e => e.scrollHeight))")
+    page.set_viewport_size({"width": width, "height": max(height, full)})
+    page.wait_for_timeout(600)
+    page.screenshot(path=str(ARTIFACTS / f"teaching-{name}-{size}.png"))
+    page.set_viewport_size({"width": width, "height": height})
+
+
+def assert_fits(page, size: str) -> None:
+    """Nothing on the page is wider than the window, and no Python error reached it."""
+    assert page.evaluate("document.documentElement.scrollWidth") <= SIZES[size][0] + 1, "wider than the window"
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert "Traceback" not in page.inner_text("body")
+
+
+SIDEBAR_COVERS = """() => {
+  const box = document.querySelector('[data-testid=stSidebar]').getBoundingClientRect();
+  return box.right > 1 && box.width > 1;
+}"""
+
+
+def sidebar_covers_page(page) -> bool:
+    return page.evaluate(f"({SIDEBAR_COVERS})()")
+
+
+def body(page) -> str:
+    return page.inner_text("body")
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_inside_the_network_one_layer_at_a_time(browser, app_url, data_root: Path, size: str) -> None:
+    context, page = open_page(browser, size)
+    try:
+        page.goto(f"{app_url}Inside_the_network")
+        canvas = page.locator(".st-key-inside_canvas canvas").last
+        canvas.wait_for(timeout=120_000)
+        page.wait_for_timeout(1000)
+        replay(page, canvas, raw_drawings(data_root, "fish", 1)[0])
+        page.get_by_text("The network's guess").wait_for(timeout=120_000)
+        settle(page)
+        assert "layer 1 of 20: output 28×28×32" in body(page)
+        assert "channels grow from 1 to 32" in body(page)
+        for _ in range(8):  # block1_conv1 ... block2_conv1, the first layer with 64 maps
+            page.get_by_role("button", name="▶").click()
+            settle(page)
+        assert "layer 9 of 20: output 14×14×64" in body(page)
+        assert "Showing 32 of 64 maps" in body(page)
+        page.get_by_text("Show all 64 maps").click()
+        settle(page)
+        assert "Showing 64 of 64 maps" in body(page)
+        page.get_by_role("button", name="◀").click()
+        settle(page)
+        assert "resolution halves (28×28 → 14×14)" in body(page), "block1_pool halves the resolution"
+        screenshot(page, "activations", size)
+        assert_fits(page, size)
+
+        page.get_by_role("tab", name="Filters").click()
+        page.get_by_role("button", name="Find what 8 of its filters respond to").click()
+        page.get_by_text("Each square is a drawing made from scratch").wait_for(timeout=120_000)
+        settle(page)
+        screenshot(page, "filters", size)
+        assert_fits(page, size)
+
+        page.get_by_role("tab", name="Grad-CAM").click()
+        settle(page)
+        assert page.get_by_role("slider", name="Heat opacity").count() == 1
+        assert "how much it raises the class" in page.locator(".stPlotlyChart").last.inner_text()
+        screenshot(page, "gradcam", size)
+        assert_fits(page, size)
+
+        page.get_by_role("tab", name="Convolution playground").click()
+        settle(page)
+        kernel = page.get_by_label("Kernel: 3 rows of 3 numbers (edit it)")
+        kernel.fill("0 1 0\n1 -4 1\n0 1 0")
+        kernel.blur()
+        page.get_by_text("Your edited edge detector kernel").wait_for(timeout=60_000)
+        settle(page)
+        assert "× -4 =" in body(page) and "sum of the nine products" in body(page)
+        screenshot(page, "playground", size)
+        assert_fits(page, size)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_model_anatomy_shows_every_layer_and_whole_formulas(browser, app_url, size: str) -> None:
+    context, page = open_page(browser, size)
+    try:
+        page.goto(f"{app_url}Model_anatomy")
+        page.get_by_text("in the network's order").wait_for(timeout=120_000)
+        settle(page)
+        table = page.locator("[data-testid='stTable']").first
+        assert table.locator("tbody tr").count() == 24, "all 24 layers of the bundled doodle network"
+        assert "moving mean and variance non-trainable" in table.inner_text()
+        assert "147,456" in table.inner_text() and "batch-norm moving statistics" in body(page)
+        assert "have no bias because a batch normalisation follows each one" in body(page)
+        if size == "phone":
+            scroll = table.evaluate("e => [e.scrollWidth, e.clientWidth]")
+            assert scroll[0] > scroll[1], "the wide table scrolls sideways inside its frame"
+        screenshot(page, "anatomy", size)
+        assert_fits(page, size)
+    finally:
+        context.close()
+
+
+def test_on_a_phone_the_sidebar_closes_after_a_page_link(browser, app_url) -> None:
+    context, page = open_page(browser, "phone")
+    try:
+        page.goto(app_url)
+        page.locator("h1").first.wait_for(timeout=120_000)
+        settle(page)
+        for link in page.locator("[data-testid='stMain'] [data-testid='stPageLink-NavLink']").all():
+            assert link.evaluate("e => e.scrollWidth <= e.clientWidth + 1"), "a page link's text is cut"
+        screenshot(page, "home", "phone")
+        sidebar = page.locator("[data-testid='stSidebar']")
+        assert not sidebar_covers_page(page), "a phone starts with the sidebar closed"
+        page.locator("[data-testid='stExpandSidebarButton']").click()
+        page.wait_for_function(f"({SIDEBAR_COVERS})()", timeout=10_000)
+        sidebar.get_by_role("link", name="Model anatomy").click()
+        page.get_by_role("heading", name="Model anatomy").first.wait_for(timeout=120_000)
+        page.wait_for_function(f"!({SIDEBAR_COVERS})()", timeout=10_000)
+        settle(page)
+        assert not sidebar_covers_page(page), "the sidebar no longer lies over the page"
+        screenshot(page, "after-navigation", "phone")
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("path", ["", "Draw", "Game", "Train", "Models"])
+def test_the_other_pages_fit_a_phone(browser, app_url, path: str) -> None:
+    context, page = open_page(browser, "phone")
+    try:
+        page.goto(f"{app_url}{path}")
+        page.locator("h1").first.wait_for(timeout=120_000)
+        settle(page)
+        screenshot(page, f"page-{path or 'home'}", "phone")
+        assert_fits(page, "phone")
+    finally:
+        context.close()
