@@ -35,6 +35,9 @@ class ConvolutionStep:
 def parse_kernel(text: str) -> np.ndarray:
     """Read a 3x3 kernel typed as three rows of three numbers (commas or spaces between them)."""
     rows = [row.replace(",", " ").split() for row in text.strip().splitlines() if row.strip()]
+    if len(rows) != 3 or any(len(row) != 3 for row in rows):
+        counts = ", ".join(str(len(row)) for row in rows) or "none"
+        raise ValueError(f"the kernel must be 3 rows of 3 numbers, got {len(rows)} rows holding {counts}")
     try:
         kernel = np.array([[float(value) for value in row] for row in rows], dtype=np.float64)
     except ValueError as error:

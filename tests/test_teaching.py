@@ -121,3 +121,13 @@ def test_training_records_points_within_each_epoch(data_root: Path) -> None:
     assert sum(position < 1 for position in positions) >= 2, "points inside the first epoch, not just its end"
     assert all(np.isfinite(loss) and 0 <= accuracy <= 1 for _, loss, accuracy in points)
     assert reports[0].batch_history == points[: len(reports[0].batch_history)], "each report has the points so far"
+
+
+def test_a_badly_typed_kernel_says_what_is_wrong() -> None:
+    from model.convolution import parse_kernel
+
+    np.testing.assert_array_equal(parse_kernel("0 -1 0\n-1, 5, -1\n0 -1 0"), KERNELS["sharpen"])
+    with pytest.raises(ValueError, match="3 rows of 3 numbers, got 2 rows holding 2, 1"):
+        parse_kernel("1 2\n3")
+    with pytest.raises(ValueError, match="numbers only"):
+        parse_kernel("1 2 3\n4 five 6\n7 8 9")
