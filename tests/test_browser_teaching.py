@@ -81,6 +81,10 @@ def sidebar_covers_page(page) -> bool:
     return page.evaluate(f"({SIDEBAR_COVERS})()")
 
 
+def wait_for_text(page, text: str, timeout: float = 60_000) -> None:
+    page.get_by_text(text).first.wait_for(timeout=timeout)
+
+
 def body(page) -> str:
     return page.inner_text("body")
 
@@ -98,15 +102,16 @@ def test_inside_the_network_one_layer_at_a_time(browser, app_url, data_root: Pat
         settle(page)
         assert "layer 1 of 20: output 28×28×32" in body(page)
         assert "channels grow from 1 to 32" in body(page)
-        for _ in range(8):  # block1_conv1 ... block2_conv1, the first layer with 64 maps
+        for number in range(2, 9):  # block1_conv1 ... block2_conv1 (layer 8), the first layer with 64 maps
             page.get_by_role("button", name="▶").click()
-            settle(page)
-        assert "layer 9 of 20: output 14×14×64" in body(page)
-        assert "Showing 32 of 64 maps" in body(page)
-        page.get_by_text("Show all 64 maps").click()
+            wait_for_text(page, f"layer {number} of 20")
         settle(page)
-        assert "Showing 64 of 64 maps" in body(page)
+        assert "block2_conv1 (Conv2D), layer 8 of 20: output 14×14×64" in body(page)
+        assert "Showing 32 of 64 maps" in body(page)
+        page.get_by_text("Show all 64 maps", exact=True).click()
+        wait_for_text(page, "Showing 64 of 64 maps")
         page.get_by_role("button", name="◀").click()
+        wait_for_text(page, "layer 7 of 20")
         settle(page)
         assert "resolution halves (28×28 → 14×14)" in body(page), "block1_pool halves the resolution"
         screenshot(page, "activations", size)
@@ -122,7 +127,7 @@ def test_inside_the_network_one_layer_at_a_time(browser, app_url, data_root: Pat
         page.get_by_role("tab", name="Grad-CAM").click()
         settle(page)
         assert page.get_by_role("slider", name="Heat opacity").count() == 1
-        assert "how much it raises the class" in page.locator(".stPlotlyChart").last.inner_text()
+        assert page.locator(".stPlotlyChart", has_text="how much it raises the class").count() == 1, "a colour key"
         screenshot(page, "gradcam", size)
         assert_fits(page, size)
 
@@ -131,11 +136,14 @@ def test_inside_the_network_one_layer_at_a_time(browser, app_url, data_root: Pat
         kernel = page.get_by_label("Kernel: 3 rows of 3 numbers (edit it)")
         kernel.fill("0 1 0\n1 -4 1\n0 1 0")
         kernel.blur()
-        page.get_by_text("Your edited edge detector kernel").wait_for(timeout=60_000)
+        wait_for_text(page, "Your edited edge detector kernel")
         settle(page)
         assert "× -4 =" in body(page) and "sum of the nine products" in body(page)
         screenshot(page, "playground", size)
         assert_fits(page, size)
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / f"teaching-failed-{page.url.rsplit('/', 1)[-1] or 'home'}.png"))
+        raise
     finally:
         context.close()
 
@@ -148,15 +156,18 @@ def test_model_anatomy_shows_every_layer_and_whole_formulas(browser, app_url, si
         page.get_by_text("in the network's order").wait_for(timeout=120_000)
         settle(page)
         table = page.locator("[data-testid='stTable']").first
-        assert table.locator("tbody tr").count() == 24, "all 24 layers of the bundled doodle network"
+        assert table.locator("tr").count() == 1 + 24, "a heading and all 24 layers of the bundled doodle network"
         assert "moving mean and variance non-trainable" in table.inner_text()
         assert "147,456" in table.inner_text() and "batch-norm moving statistics" in body(page)
         assert "have no bias because a batch normalisation follows each one" in body(page)
         if size == "phone":
-            scroll = table.evaluate("e => [e.scrollWidth, e.clientWidth]")
+            scroll = table.locator("table").evaluate("e => [e.parentElement.scrollWidth, e.parentElement.clientWidth]")
             assert scroll[0] > scroll[1], "the wide table scrolls sideways inside its frame"
         screenshot(page, "anatomy", size)
         assert_fits(page, size)
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / f"teaching-failed-{page.url.rsplit('/', 1)[-1] or 'home'}.png"))
+        raise
     finally:
         context.close()
 
@@ -180,6 +191,9 @@ def test_on_a_phone_the_sidebar_closes_after_a_page_link(browser, app_url) -> No
         settle(page)
         assert not sidebar_covers_page(page), "the sidebar no longer lies over the page"
         screenshot(page, "after-navigation", "phone")
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / f"teaching-failed-{page.url.rsplit('/', 1)[-1] or 'home'}.png"))
+        raise
     finally:
         context.close()
 
@@ -193,5 +207,8 @@ def test_the_other_pages_fit_a_phone(browser, app_url, path: str) -> None:
         settle(page)
         screenshot(page, f"page-{path or 'home'}", "phone")
         assert_fits(page, "phone")
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / f"teaching-failed-{page.url.rsplit('/', 1)[-1] or 'home'}.png"))
+        raise
     finally:
         context.close()
