@@ -212,3 +212,49 @@ def test_the_other_pages_fit_a_phone(browser, app_url, path: str) -> None:
         raise
     finally:
         context.close()
+
+
+@pytest.fixture(scope="module")
+def short_run(data_root: Path):
+    """The last progress report of a real two-epoch run on two classes: the case of a class's first run."""
+    from model.config import TrainConfig
+    from model.train import TrainingControl, train
+
+    reports = []
+    config = TrainConfig(classes=["apple", "eye"], per_class=150, architecture="book", epochs=2, batch_size=8,
+                         data_dir=str(data_root), precision="float32")
+    result = train(config, TrainingControl(reports.append, batch_interval=1))
+    return result.history, reports[-1].batch_history
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_short_run_curves_are_readable(browser, short_run, size: str) -> None:
+    """The Train page's two charts for a short run, drawn by plotly.js in Chromium at the page's widths."""
+    from ui.charts import history_chart
+
+    history, points = short_run
+    figures = [history_chart(history, metric, title, points) for metric, title in (("loss", "Loss"),
+                                                                                   ("accuracy", "Accuracy"))]
+    charts = "".join('<div class="chart">' + figure.to_html(full_html=False, include_plotlyjs=index == 0,
+                                                            config={"responsive": True}) + "</div>"
+                     for index, figure in enumerate(figures))
+    style = ("<style>body{margin:12px;font-family:sans-serif} .row{display:flex;flex-wrap:wrap;gap:16px}"
+             ".chart{flex:1 1 320px;min-width:0}</style>")
+    context, page = open_page(browser, size)
+    try:
+        viewport = '<meta name="viewport" content="width=device-width, initial-scale=1">'  # as Streamlit's page
+        page.set_content(f"<html><head>{viewport}{style}</head><body><div class='row'>{charts}</div></body></html>")
+        page.locator(".main-svg").first.wait_for(timeout=30_000)
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(ARTIFACTS / f"teaching-train-curves-{size}.png"), full_page=True)
+        text = page.inner_text("body")
+        assert "training (within epochs)" in text and "validation (end of each epoch)" in text
+        assert "100%" in text and "0%" in text, "accuracy on a 0-100% axis"
+        for chart in page.locator(".chart").all():
+            legend = chart.locator(".legend").bounding_box()
+            plot = chart.locator(".nsewdrag").first.bounding_box()
+            assert legend["y"] >= plot["y"] + plot["height"], "the legend sits below the plot, not over it"
+            assert legend["x"] + legend["width"] <= SIZES[size][0] + 1, "the legend fits the screen"
+        assert page.evaluate("document.documentElement.scrollWidth") <= SIZES[size][0] + 1
+    finally:
+        context.close()
