@@ -156,6 +156,9 @@ def test_model_anatomy_shows_every_layer_and_whole_formulas(browser, app_url, si
         page.get_by_text("in the network's order").wait_for(timeout=120_000)
         settle(page)
         table = page.locator("[data-testid='stTable']").first
+        table.locator("tr").nth(24).wait_for(timeout=60_000)
+        page.get_by_text("Where each network keeps its parameters").wait_for(timeout=120_000)
+        settle(page)
         assert table.locator("tr").count() == 1 + 24, "a heading and all 24 layers of the bundled doodle network"
         assert "moving mean and variance non-trainable" in table.inner_text()
         assert "147,456" in table.inner_text() and "batch-norm moving statistics" in body(page)

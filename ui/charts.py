@@ -146,8 +146,10 @@ def parameter_bars(names: list[str], counts: list[int], kinds: list[str], title:
                                 hovertemplate="%{x}: %{y:,} parameters<extra></extra>"))
     figure.update_xaxes(categoryorder="array", categoryarray=names, tickangle=-45)  # The network's order.
     figure.update_yaxes(tickformat=",")
-    _readable(figure, title=title, barmode="stack", height=380, yaxis_title="parameters")
-    figure.update_xaxes(nticks=None)  # Every layer's name.
+    _readable(figure, title=title, barmode="stack", height=400, yaxis_title="parameters")
+    figure.update_xaxes(nticks=None)  # Every layer's name, which needs the room below: the legend goes on top.
+    figure.update_layout(legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0, "xanchor": "left"},
+                         margin={"l": 0, "r": 8, "t": 70, "b": 0})
     return figure
 
 
@@ -168,8 +170,10 @@ def share_bars(networks: dict[str, dict[str, float]], title: str) -> go.Figure:
 def share_pie(shares: dict[str, float], title: str) -> go.Figure:
     figure = go.Figure(go.Pie(labels=list(shares), values=list(shares.values()), hole=0.45, sort=False,
                               marker_colors=[KIND_COLOURS.get(kind, "#9d9d9d") for kind in shares]))
-    figure.update_traces(texttemplate="%{percent:.0%}", hovertemplate="%{label}: %{value:,} parameters<extra></extra>")
-    figure.update_layout(title=title, height=320, legend=LEGEND_BELOW, margin={"l": 0, "r": 0, "t": 40, "b": 0})
+    figure.update_traces(texttemplate="%{percent:.0%}", textposition="inside",  # Tiny slices keep quiet.
+                         hovertemplate="%{label}: %{value:,} parameters<extra></extra>")
+    figure.update_layout(title=title, height=340, legend=LEGEND_BELOW, uniformtext={"minsize": 10, "mode": "hide"},
+                         margin={"l": 0, "r": 0, "t": 60, "b": 0})
     return figure
 
 
