@@ -160,3 +160,22 @@ def test_a_broken_active_model_shows_a_message_and_the_page_still_works(registry
     assert any("cannot be used" in item.value for item in app.sidebar.error)
     app = run_page("app.py")
     assert "No model could be loaded" in texts(app)
+
+
+def test_inside_the_network_and_anatomy_with_a_book_model(registry, tiny_training) -> None:
+    """A network without batch normalisation: convolutions with biases, Flatten, no statistics to name."""
+    from model.train import save_result
+
+    save_result(tiny_training, "booklet", registry, activate=True)
+    seven = [[[10, 90, 60], [10, 10, 100]]]
+    app = run_page("pages/2_Inside_the_network.py", {"drawing": seven})
+    picker = labelled(app.select_slider, "Layer")
+    assert picker.options == ["conv1", "pool1", "conv2", "pool2", "conv3"]
+    assert any("resolution shrinks (28×28 → 26×26)" in item.value for item in app.markdown)
+    next(button for button in app.button if button.label.startswith("Find what 8")).click().run()
+    assert not app.exception, [item.value for item in app.exception]
+    assert any("Each square is a drawing made from scratch" in item.value for item in app.info)
+    anatomy = run_page("pages/3_Model_anatomy.py")
+    assert any("+ one bias per filter" in item.value for item in anatomy.caption)
+    assert any("Flatten after a large map is costly" in item.value for item in anatomy.caption)
+    assert "Non-trainable" not in {item.label for item in anatomy.metric}, "no batch normalisation, nothing to name"
