@@ -176,3 +176,11 @@ def test_game_page_shows_a_guess_or_the_hint_for_broken_canvas_data(registry, pa
         assert "🗣️" in shown and "Draw something!" not in shown
     else:
         assert "Draw something!" in shown
+
+
+def test_a_flood_of_points_is_capped() -> None:
+    from data_loader.canvas import MAX_POINTS
+
+    many = list(range(MAX_POINTS // 2 + 10))
+    strokes = clean_strokes([[many, many], [many, many], [[1, 2], [3, 4]]])
+    assert sum(len(xs) for xs, _ in strokes) == MAX_POINTS and len(strokes) == 2
