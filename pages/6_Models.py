@@ -81,10 +81,10 @@ for entry in entries:
     label = f"{entry.name}{' · active' if entry.name == active else ''}{' · bundled' if entry.bundled else ''}"
     with st.expander(label, expanded=entry.name == in_use):
         st.write(card.summary())
-        saver = "bundled with the app" if entry.bundled else f"saved by {card.saved_by or 'someone unnamed'}" + (
+        saver = "Bundled with the app" if entry.bundled else f"Saved by {card.saved_by or 'someone unnamed'}" + (
             " in this session" if saved_here(entry) else "")
         accuracy = card.metrics.get("test_top1")
-        st.write(f"**{saver.capitalize()}** on {saved_date(entry)}"
+        st.write(f"**{saver}** on {saved_date(entry)}"
                  + (f" · test top-1 **{accuracy:.1%}**" if accuracy is not None else " · not tested"))
         st.write(f"**Classes:** {', '.join(card.class_names)}")
         if "test_top3" in card.metrics:
