@@ -150,3 +150,14 @@ def test_damaged_models_are_listed_with_the_reason_and_can_be_deleted(registry: 
     button(app, "delete_bad-file").click().run()
     assert not app.exception and registry.damaged() == [] and registry.names()[-1] == "good"
     assert "cannot be used" not in texts(app)
+
+
+def test_after_a_killed_rename_the_inside_page_finds_filter_patterns(registry: Registry, tiny_training) -> None:
+    import os
+
+    entry = save_result(tiny_training, "before", registry)
+    os.rename(entry.folder, registry.folder / "after")  # Killed before the card was rewritten with the new name.
+    app = run_page("pages/2_Inside_the_network.py", {"model_name": "after", "drawing": [[[10, 200], [10, 200]]]})
+    next(item for item in app.button if item.label.startswith("Find what 8 of its filters")).click().run()
+    assert not app.exception, [item.value for item in app.exception]
+    assert any("Inputs that excite filters" in str(chart.proto) for chart in app.get("plotly_chart"))
