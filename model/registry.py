@@ -33,12 +33,16 @@ MODEL_FILE = "model.keras"
 CARD_FILE = "card.json"
 ACTIVE_FILE = "active.json"
 LEFTOVER_SECONDS = 300
-# Names the registry keeps for its own files: the pointer, and the kinds of file the app keeps beside the models.
-# Folders and files of its own that are not models start with '.', which no model name may.
-RESERVED_NAMES = frozenset({ACTIVE_FILE, CARD_FILE, MODEL_FILE})
+# Folders the app keeps in the registry folder that are not models (model.export's cache); never listed.
+INTERNAL_FOLDERS = frozenset({"exports"})
+# Names the registry keeps for its own files: the pointer, the internal folders, and the kinds of file the app
+# keeps beside the models. Other folders and files of its own that are not models start with '.', which no model
+# name may.
+RESERVED_NAMES = frozenset({ACTIVE_FILE, CARD_FILE, MODEL_FILE, *INTERNAL_FOLDERS})
 RESERVED_ENDINGS = (".json", ".npz", ".onnx", ".keras", ".tmp", ".lock")
 NAME_RULE = ("use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit (no spaces, paths or "
-             f"control characters); {ACTIVE_FILE} and names ending in {', '.join(RESERVED_ENDINGS)} are kept for "
+             f"control characters); {ACTIVE_FILE}, {', '.join(sorted(INTERNAL_FOLDERS))} and names ending in "
+             f"{', '.join(RESERVED_ENDINGS)} are kept for "
              "the registry's own files")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _ARCHIVE_CHECKS: dict[tuple[str, int, int], str | None] = {}
@@ -116,7 +120,8 @@ class Registry:
         damaged: dict[str, DamagedModel] = {}
         for root, bundled in ((self.bundled_folder, True), (self.folder, False)):
             for folder in sorted(root.iterdir()) if root.is_dir() else []:
-                if folder.name.startswith(".") or not folder.is_dir() or folder.name in found or folder.name in damaged:
+                skipped = folder.name.startswith(".") or (folder.name in INTERNAL_FOLDERS and not bundled)
+                if skipped or not folder.is_dir() or folder.name in found or folder.name in damaged:
                     continue
                 card, problem = _read_folder(folder)
                 if problem:
@@ -240,7 +245,7 @@ class Registry:
         renaming the folder and rewriting the card); return the names repaired."""
         repaired = []
         for folder in sorted(self.folder.iterdir()) if self.folder.is_dir() else []:
-            if folder.name.startswith(".") or not (folder / CARD_FILE).is_file():
+            if folder.name.startswith(".") or folder.name in INTERNAL_FOLDERS or not (folder / CARD_FILE).is_file():
                 continue
             try:
                 card = ModelCard.from_json((folder / CARD_FILE).read_text(encoding="utf-8"))

@@ -193,7 +193,7 @@ def _edit_card(folder: Path, **changes) -> None:
 
 
 @pytest.mark.parametrize("name", ["active.json", "card.json", "model.keras", "bad\n", "tab\there", "x.npz",
-                                  "cache.onnx", "weird.JSON"])
+                                  "cache.onnx", "weird.JSON", "exports"])
 def test_reserved_names_and_control_characters_are_refused_with_the_rule(name: str) -> None:
     with pytest.raises(RegistryError, match=r"not a valid model name: use 1 to 64 .*active\.json"):
         check_name(name)
@@ -274,6 +274,7 @@ def test_a_corrupted_model_file_is_damaged_naming_the_file(tiny_training, regist
 def test_new_names_are_checked_before_training(tiny_training, registry: Registry) -> None:
     save_result(tiny_training, "taken", registry)
     (registry.folder / "half").mkdir()  # A damaged folder: no card, no model file.
+    (registry.folder / "exports" / "fruit-1a2b" / "onnx").mkdir(parents=True)  # model.export's cache: not a model.
     assert registry.check_new_name("fresh") == "fresh"
     with pytest.raises(RegistryError, match="already exists"):
         registry.check_new_name("taken")
@@ -281,9 +282,10 @@ def test_new_names_are_checked_before_training(tiny_training, registry: Registry
         registry.check_new_name("half")
     with pytest.raises(RegistryError, match="damaged model folder"):
         save_result(tiny_training, "half", registry)
-    with pytest.raises(RegistryError, match="not a valid model name"):
-        registry.check_new_name("active.json")
-    assert [item.name for item in registry.damaged()] == ["half"]
+    for reserved in ("active.json", "exports"):
+        with pytest.raises(RegistryError, match="not a valid model name"):
+            registry.check_new_name(reserved)
+    assert [item.name for item in registry.damaged()] == ["half"] and "exports" not in registry.names()
     registry.delete("half")
     assert registry.check_new_name("half") == "half"
 
