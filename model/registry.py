@@ -115,6 +115,10 @@ class Registry:
         """List the model folders that cannot be used, each with what is wrong (they can be deleted)."""
         return self._scan()[1]
 
+    def listing(self) -> tuple[list[ModelEntry], list[DamagedModel]]:
+        """The usable models and the damaged folders, read together in one pass over the folders."""
+        return self._scan()
+
     def _scan(self) -> tuple[list[ModelEntry], list[DamagedModel]]:
         found: dict[str, ModelEntry] = {}
         damaged: dict[str, DamagedModel] = {}

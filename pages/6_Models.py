@@ -24,7 +24,7 @@ st.title("🗂️ Models")
 model_switcher()
 models = registry()
 try:
-    entries, damaged = models.entries(), models.damaged()
+    entries, damaged = models.listing()
 except OSError as error:
     st.error(f"The model registry {models.folder} cannot be read ({error}).")
     st.stop()

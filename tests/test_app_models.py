@@ -145,7 +145,8 @@ def test_damaged_models_are_listed_with_the_reason_and_can_be_deleted(registry: 
     assert list(app.get("dataframe")[0].value["Model"]) == ["mnist", "quickdraw18", "good"]
     for page in ("app.py", "pages/1_Draw.py"):  # Neither the pointer nor a session's choice uses a damaged model.
         other = run_page(page, {"model_name": "bad-card", "canvas": canvas_state(None)})
-        assert other.sidebar.selectbox[0].value == "quickdraw18"
+        assert other.sidebar.selectbox[0].value == "quickdraw18" and not other.exception
+        assert "Your model 'bad-card' is damaged" in other.sidebar.warning[0].value
     button(app, "delete_bad-card").click().run()
     button(app, "delete_bad-file").click().run()
     assert not app.exception and registry.damaged() == [] and registry.names()[-1] == "good"

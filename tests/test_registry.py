@@ -227,7 +227,7 @@ def test_a_folder_left_in_the_pointers_place_is_reported_and_can_be_deleted(tiny
     ({"class_names": ["apple", "apple", "rainbow"]}, "class_names repeat 'apple'"),
     ({"class_names": ["apple", "", "rainbow"]}, "class_names"), ({"history": {"loss": "low"}}, "history"),
     ({"parameters": "many"}, "parameters"), ({"metrics": {"test_top1": "97%"}}, "metrics.test_top1"),
-    ({"name": 5}, "name"), ({"saved_by": ["x"]}, "saved_by"),
+    ({"name": 5}, "name"), ({"saved_by": ["x"]}, "saved_by"), ({"data": {"per_class": "lots"}}, "data.per_class"),
 ])
 def test_a_card_with_wrong_types_is_a_damaged_model(tiny_training, registry: Registry, changes: dict,
                                                     field: str) -> None:

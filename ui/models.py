@@ -56,7 +56,7 @@ def model_switcher() -> Predictor | None:
     """Draw the sidebar model switcher and return this session's predictor, or None after showing why not."""
     models = registry()
     try:
-        entries = models.entries()
+        entries, damaged = models.listing()
     except (RegistryError, OSError) as error:
         st.warning(f"No model could be loaded: the model registry cannot be read ({error}).")
         return None
@@ -66,6 +66,10 @@ def model_switcher() -> Predictor | None:
     names = [entry.name for entry in entries]
     labels = {entry.name: f"{entry.name}{' (bundled)' if entry.bundled else ''}" for entry in entries}
     current = current_model_name(models, names)
+    chosen = st.session_state.get(SESSION_MODEL)
+    if chosen in {broken.name for broken in damaged}:
+        st.sidebar.warning(f"Your model {chosen!r} is damaged and cannot be used (see the Models page); using "
+                           f"{current!r} instead.")
     st.session_state[SWITCHER] = current if current in names else names[0]
     choice = st.sidebar.selectbox("Model", names, format_func=labels.get, key=SWITCHER, on_change=_remember_choice,
                                   help="Switches the model for your session only. The default for everyone is set "
