@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import time
 import zipfile
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ NAME_RULE = ("use 1 to 64 letters, digits, '.', '_' or '-', starting with a lett
              "the registry's own files")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _ARCHIVE_CHECKS: dict[tuple[str, int, int], str | None] = {}
+_ARCHIVE_LOCK = threading.Lock()
 
 
 class RegistryError(ValueError):
@@ -355,11 +357,15 @@ def archive_problem(path: Path) -> str | None:
     except OSError as error:
         return f"{path} cannot be read ({error.strerror or error})"
     key = (str(path), status.st_mtime_ns, status.st_size)
-    if key not in _ARCHIVE_CHECKS:
-        _ARCHIVE_CHECKS[key] = _check_archive(path)
-        if len(_ARCHIVE_CHECKS) > 256:
+    with _ARCHIVE_LOCK:
+        if key in _ARCHIVE_CHECKS:
+            return _ARCHIVE_CHECKS[key]
+    problem = _check_archive(path)
+    with _ARCHIVE_LOCK:  # Sessions list the registry from several threads.
+        _ARCHIVE_CHECKS[key] = problem
+        while len(_ARCHIVE_CHECKS) > 256:
             _ARCHIVE_CHECKS.pop(next(iter(_ARCHIVE_CHECKS)))
-    return _ARCHIVE_CHECKS[key]
+    return problem
 
 
 def _check_archive(path: Path) -> str | None:

@@ -106,8 +106,9 @@ def comparison(entries: list[ModelEntry]) -> list[dict]:
         card, accuracy = entry.card, entry.card.metrics.get("test_top1")
         rows.append({
             "Model": entry.name, "Test top-1": f"{accuracy:.1%}" if accuracy is not None else "-",
-            "Classes": card.num_classes, "Class names": ", ".join(card.class_names),
-            "Parameters": card.parameters, "Training time (s)": round(card.training_seconds),
+            "Classes": card.num_classes, "Parameters": card.parameters,
+            "Training time (s)": round(card.training_seconds),
             "Saved by": "bundled" if entry.bundled else (card.saved_by or "-"), "Date": saved_date(entry),
+            "Class names": ", ".join(card.class_names),
         })
     return rows
