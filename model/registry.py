@@ -373,14 +373,17 @@ def _check_archive(path: Path) -> str | None:
         with zipfile.ZipFile(path) as archive:
             names = archive.namelist()
             broken = archive.testzip()
-    except (OSError, zipfile.BadZipFile, EOFError, ValueError) as error:
+            config = json.loads(archive.read("config.json")) if "config.json" in names and not broken else {}
+    except (OSError, zipfile.BadZipFile, EOFError) as error:
         return f"{path} is damaged or unreadable: it is not a complete .keras archive ({error})"
+    except ValueError as error:
+        return f"{path} is damaged or unreadable: its config.json is not valid JSON ({error})"
     except Exception as error:  # zlib and other decompression errors for corrupted contents.
         return f"{path} is damaged or unreadable: its contents cannot be read ({error})"
     if broken:
         return f"{path} is damaged or unreadable: its part {broken!r} fails its checksum"
-    if "config.json" not in names:
-        return f"{path} is damaged or unreadable: it is a zip archive without the model's config.json"
+    if "config.json" not in names or not isinstance(config, dict) or "class_name" not in config:
+        return f"{path} is damaged or unreadable: it is a zip archive without a Keras model's config.json"
     return None
 
 

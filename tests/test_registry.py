@@ -253,15 +253,23 @@ def test_a_malformed_card_json_names_the_file_not_a_missing_model(tiny_training,
     assert f"{entry.folder / 'card.json'} is not a valid model card" in str(raised.value)
 
 
-@pytest.mark.parametrize("damage", ["truncate", "flip"])
+@pytest.mark.parametrize("damage", ["truncate", "flip", "config"])
 def test_a_corrupted_model_file_is_damaged_naming_the_file(tiny_training, registry: Registry, damage: str) -> None:
+    import zipfile
+
     entry = save_result(tiny_training, "corrupt", registry)
     data = bytearray(entry.model_path.read_bytes())
     if damage == "truncate":
         data = data[: len(data) // 2]
-    else:  # Flip bytes in the middle of the weights: the archive's directory is intact, its checksum is not.
+    elif damage == "flip":  # Flip bytes in the middle of the weights: the archive's directory is intact, not its sums.
         middle = len(data) // 2
         data[middle : middle + 64] = bytes(255 - value for value in data[middle : middle + 64])
+    else:  # A sound archive whose model description is not JSON.
+        with zipfile.ZipFile(entry.model_path) as original, zipfile.ZipFile(entry.folder / "new.zip", "w") as copy:
+            for name in original.namelist():
+                copy.writestr(name, b"{garbage" if name == "config.json" else original.read(name))
+        data = bytearray((entry.folder / "new.zip").read_bytes())
+        (entry.folder / "new.zip").unlink()
     entry.model_path.write_bytes(bytes(data))
     assert "corrupt" not in registry.names()
     [broken] = registry.damaged()
