@@ -207,6 +207,10 @@ class Registry:
             return name
         return DEFAULT_MODEL if DEFAULT_MODEL in names else (names[0] if names else DEFAULT_MODEL)
 
+    def pointer(self) -> str | None:
+        """The name ``active.json`` holds, even if that model is gone or damaged (``active_name`` then falls back)."""
+        return self._pointer()
+
     def _pointer(self) -> str | None:
         """The name ``active.json`` holds, or None when there is none (or it cannot be read)."""
         try:

@@ -66,10 +66,13 @@ def model_switcher() -> Predictor | None:
     names = [entry.name for entry in entries]
     labels = {entry.name: f"{entry.name}{' (bundled)' if entry.bundled else ''}" for entry in entries}
     current = current_model_name(models, names)
-    chosen = st.session_state.get(SESSION_MODEL)
-    if chosen in {broken.name for broken in damaged}:
+    chosen, broken = st.session_state.get(SESSION_MODEL), {item.name for item in damaged}
+    if chosen in broken:
         st.sidebar.warning(f"Your model {chosen!r} is damaged and cannot be used (see the Models page); using "
                            f"{current!r} instead.")
+    elif chosen not in names and models.pointer() in broken:
+        st.sidebar.warning(f"The default model {models.pointer()!r} is damaged and cannot be used (see the Models "
+                           f"page); using {current!r} instead.")
     st.session_state[SWITCHER] = current if current in names else names[0]
     choice = st.sidebar.selectbox("Model", names, format_func=labels.get, key=SWITCHER, on_change=_remember_choice,
                                   help="Switches the model for your session only. The default for everyone is set "
