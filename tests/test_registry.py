@@ -377,3 +377,11 @@ def test_the_training_command_refuses_an_unwritable_registry_before_training(dat
                  "--data-dir", str(data_root), "--name", "fine"])
     output = capsys.readouterr()
     assert code == 1 and "cannot be written" in output.err and "epoch" not in output.err
+
+
+def test_a_save_whose_activation_fails_says_it_was_saved(tiny_training, registry: Registry) -> None:
+    registry.folder.mkdir(parents=True)
+    (registry.folder / "active.json").mkdir()  # Something in the pointer's place, as an older version could leave.
+    with pytest.raises(RegistryError, match="saved as 'kept', but it could not be made the default"):
+        save_result(tiny_training, "kept", registry, activate=True)
+    assert "kept" in registry.names()
