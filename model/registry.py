@@ -12,6 +12,7 @@ folders the app keeps here that are not models start with '.' (or use a reserved
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import os
@@ -48,6 +49,7 @@ NAME_RULE = ("use 1 to 64 letters, digits, '.', '_' or '-', starting with a lett
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _ARCHIVE_CHECKS: dict[tuple[str, int, int], str | None] = {}
 _ARCHIVE_LOCK = threading.Lock()
+_CARDS: dict[tuple[str, int, int, int], ModelCard | str] = {}  # A card (or why it is invalid) per file version.
 
 
 class RegistryError(ValueError):
@@ -258,7 +260,7 @@ class Registry:
             if folder.name.startswith(".") or folder.name in INTERNAL_FOLDERS or not (folder / CARD_FILE).is_file():
                 continue
             try:
-                card = ModelCard.from_json((folder / CARD_FILE).read_text(encoding="utf-8"))
+                card = read_card(folder / CARD_FILE)
             except (OSError, ValueError, TypeError):
                 continue  # Listed as damaged, with the reason.
             if card.name != folder.name:
@@ -337,7 +339,7 @@ def _read_folder(folder: Path) -> tuple[ModelCard | None, str]:
     if not card_path.is_file():
         return None, f"{card_path} is missing"
     try:
-        card = ModelCard.from_json(card_path.read_text(encoding="utf-8"))
+        card = read_card(card_path)
     except (OSError, ValueError, TypeError) as error:
         return None, f"{card_path} is not a valid model card ({error})"
     if not model_path.is_file():
@@ -348,6 +350,31 @@ def _read_folder(folder: Path) -> tuple[ModelCard | None, str]:
     if card.name != folder.name:  # A rename killed before the card was rewritten: the folder's name counts.
         card = dataclasses.replace(card, name=folder.name)
     return card, ""
+
+
+def read_card(path: Path) -> ModelCard:
+    """Read and check a card file, or raise ``ValueError`` saying what is wrong with it.
+
+    Parsed cards are remembered per file version (cards are replaced, never edited in place, by the registry),
+    so listing the registry on every page run does not parse and check every card again. Each call returns
+    its own copy of the card.
+    """
+    status = path.stat()
+    key = (str(path), status.st_ino, status.st_mtime_ns, status.st_size)
+    with _ARCHIVE_LOCK:
+        known = _CARDS.get(key)
+    if known is None:
+        try:
+            known = ModelCard.from_json(path.read_text(encoding="utf-8"))
+        except (ValueError, TypeError) as error:
+            known = str(error)
+        with _ARCHIVE_LOCK:
+            _CARDS[key] = known
+            while len(_CARDS) > 256:
+                _CARDS.pop(next(iter(_CARDS)))
+    if isinstance(known, str):
+        raise ValueError(known)
+    return copy.copy(known)
 
 
 def archive_problem(path: Path) -> str | None:
