@@ -148,10 +148,11 @@ def export_archive(entry_or_name: ModelEntry | str, export_format: str, registry
     """A zip of the model's cached export in one format (model file, card.json, README.md), made once."""
     registry = registry or Registry()
     entry = _resolve(entry_or_name, registry)
-    folder = cached_export(entry, export_format, registry, data_dir)
-    archive = folder.parent / f"{entry.name}-{export_format}.zip"
-    if archive.is_file():
+    archive = existing_archive(entry, export_format, registry)
+    if archive is not None:
         return archive
+    folder = cached_export(entry, export_format, registry, data_dir)
+    archive = _archive_path(entry, export_format, registry)
     handle, temporary = tempfile.mkstemp(prefix=f".{archive.name}.", dir=folder.parent)
     try:
         with os.fdopen(handle, "wb") as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as bundle:
@@ -164,6 +165,16 @@ def export_archive(entry_or_name: ModelEntry | str, export_format: str, registry
         Path(temporary).unlink(missing_ok=True)
         raise
     return archive
+
+
+def existing_archive(entry: ModelEntry, export_format: str, registry: Registry | None = None) -> Path | None:
+    """The zip ``export_archive`` made earlier for this saved version of the model, or None."""
+    archive = _archive_path(entry, check_format(export_format), registry or Registry())
+    return archive if archive.is_file() else None
+
+
+def _archive_path(entry: ModelEntry, export_format: str, registry: Registry) -> Path:
+    return registry.folder / EXPORTS_FOLDER / export_key(entry) / f"{entry.name}-{export_format}.zip"
 
 
 def export_key(entry: ModelEntry) -> str:
@@ -357,8 +368,8 @@ def run_export(file: Path, export_format: str, images: np.ndarray) -> np.ndarray
     if export_format == "savedmodel":
         import tensorflow as tf
 
-        serve = tf.saved_model.load(str(file)).serve
-        return np.concatenate([np.asarray(serve(tf.constant(chunk))) for chunk in _chunks(inputs)])
+        loaded = tf.saved_model.load(str(file))  # Keep the object: its variables live as long as it does.
+        return np.concatenate([np.asarray(loaded.serve(tf.constant(chunk))) for chunk in _chunks(inputs)])
     if export_format == "onnx":
         import onnxruntime
 
