@@ -140,6 +140,7 @@ def cached_export(entry_or_name: ModelEntry | str, export_format: str, registry:
         if not (folder / "card.json").is_file():
             _remove_leftovers(folder.parent)
             export_model(entry, export_format, folder, registry, data_dir, download=False)
+            remove_stale_exports(registry)
     return folder
 
 
@@ -541,6 +542,26 @@ def _remove_leftovers(folder: Path, older_than: float = 3600) -> None:
             shutil.rmtree(path, ignore_errors=True)
         else:
             path.unlink(missing_ok=True)
+
+
+def remove_stale_exports(registry: Registry, older_than: float = 3600) -> list[Path]:
+    """Remove the cached exports of models that were deleted, renamed or saved again (once they are older than
+    ``older_than`` seconds, so that an export being made for a model saved a moment ago is left alone)."""
+    import time
+
+    exports = registry.folder / EXPORTS_FOLDER
+    current = {export_key(entry) for entry in registry.entries()}
+    removed = []
+    for path in exports.iterdir() if exports.is_dir() else []:
+        try:
+            stale = path.is_dir() and not path.name.startswith(".") and path.name not in current \
+                and time.time() - path.stat().st_mtime > older_than
+        except OSError:
+            continue
+        if stale:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
 
 
 @contextlib.contextmanager

@@ -184,3 +184,19 @@ def test_models_page_offers_a_download_of_each_format(registry, tiny_training) -
     assert len(list((registry.folder / "exports").rglob("tiny-tflite-int8.zip"))) == 1
     labels = [element.proto.label for element in app.get("download_button")]
     assert labels == ["Download tiny-tflite-int8.zip"]
+
+
+def test_stale_exports_are_removed_once_old(saved, tmp_path: Path) -> None:
+    import os
+
+    registry, entry = saved
+    exports = registry.folder / "exports"
+    gone, fresh = exports / "deleted-0123456789ab", exports / "saved-just-now-0123456789ab"
+    for folder in (gone, fresh):
+        (folder / "onnx").mkdir(parents=True)
+    os.utime(gone, (0, 0))
+    current = exports / export.export_key(registry.get("tiny") if "tiny" in registry.names() else entry)
+    current.mkdir(parents=True, exist_ok=True)
+    os.utime(current, (0, 0))
+    assert export.remove_stale_exports(registry) == [gone]
+    assert fresh.is_dir() and current.is_dir()
