@@ -95,7 +95,10 @@ def export_model(entry_or_name: ModelEntry | str, export_format: str, out: str |
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".exporting", dir=out.parent))
     try:
         file = staging / FILE_NAMES[export_format]
-        _WRITERS[export_format](model, entry, file, calibration)
+        try:
+            _WRITERS[export_format](model, entry, file, calibration)
+        except Exception as error:  # The converters raise many kinds of errors for a model they cannot convert.
+            raise ExportError(f"the {export_format} converter failed on {card.name!r} ({error})") from error
         section = verify(model, file, export_format, drawings)
         section["calibration"] = calibration.description if calibration else None
         record = {**json.loads(card.to_json()), "export": section}
