@@ -166,6 +166,16 @@ def test_bad_inputs_get_clear_errors_and_write_nothing(saved, tmp_path: Path, ca
     assert not (tmp_path / "c").exists()
 
 
+def test_the_command_line_exports_a_model_folder(saved, data_root: Path, tmp_path: Path, capsys) -> None:
+    registry, entry = saved
+    arguments = ["--model", str(entry.folder), "--format", "onnx", "--out", str(tmp_path / "onnx"),
+                 "--data-dir", str(data_root)]
+    assert export.main(arguments) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["out"] == str(tmp_path / "onnx") and printed["verification"]["passed"]
+    assert printed["bytes"] == (tmp_path / "onnx" / "model.onnx").stat().st_size
+
+
 def test_models_page_offers_a_download_of_each_format(registry, tiny_training) -> None:
     from streamlit.testing.v1 import AppTest
 
