@@ -5,6 +5,7 @@ import streamlit as st
 
 from model.registry import RegistryError
 from ui.cache import clear_model_caches
+from ui.exports import export_downloads
 from ui.models import (
     SESSION_MODEL,
     comparison,
@@ -92,6 +93,7 @@ for entry in entries:
                      "drawings")
         st.caption(f"Created {card.created} on {card.device}; {card.parameters:,} parameters; rendering recipe "
                    f"{card.recipe}. Reproduce: `{card.command}`")
+        export_downloads(entry)
         actions = st.columns(2)
         if actions[0].button("Use in my session", key=f"use_{entry.name}", disabled=entry.name == in_use,
                              width="stretch"):
