@@ -159,26 +159,30 @@ class JobQueue:
 
     def get(self, job_id: str) -> Job:
         """A fresh snapshot of one job (with its place in the queue); JobError if there is no such job."""
-        for job in self.jobs():
-            if job.id == job_id:
-                return job
-        raise JobError(f"no training job {job_id!r} (it may have been removed)")
+        job = self._read(self._folder(job_id))
+        if job is None:
+            raise JobError(f"training job {job_id!r} cannot be read (it may be being removed)")
+        states = self._states()
+        waiting = [other for other, state in states if state == "queued"]
+        job.running_now = sum(state == "running" for _, state in states)
+        job.position = waiting.index(job.id) if job.id in waiting else None
+        return job
 
     def jobs(self, owner: str | None = None) -> list[Job]:
         """Every job (or ``owner``'s), oldest first, with queue positions and the latest progress."""
         found = []
         for folder in sorted(self.folder.iterdir()) if self.folder.is_dir() else []:
-            if folder.name.startswith(".") or not folder.is_dir():
+            if folder.name.startswith(".") or not folder.is_dir() or (owner is not None and _owner(folder) != owner):
                 continue
             job = self._read(folder)
             if job is not None:
                 found.append(job)
-        running = sum(job.state == "running" for job in found)
-        waiting = [job for job in found if job.state == "queued"]
+        states = self._states() if owner is not None else [(job.id, job.state) for job in found]
+        waiting = [job_id for job_id, state in states if state == "queued"]
         for job in found:
-            job.running_now = running
-            job.position = waiting.index(job) if job in waiting else None
-        return [job for job in found if owner is None or job.owner == owner]
+            job.running_now = sum(state == "running" for _, state in states)
+            job.position = waiting.index(job.id) if job.id in waiting else None
+        return found
 
     def cancel(self, job_id: str) -> Job:
         """Cancel a job: a queued one never starts, a running one stops after its current batch."""
@@ -297,6 +301,21 @@ class JobQueue:
             raise JobError(f"no training job {job_id!r} (it may have been removed)")
         return folder
 
+    def _states(self) -> list[tuple[str, str]]:
+        """Every job's id and state, oldest first, reading only what that takes."""
+        states = []
+        for folder in sorted(self.folder.iterdir()) if self.folder.is_dir() else []:
+            if folder.name.startswith("."):
+                continue
+            try:
+                state = json.loads((folder / "status.json").read_text(encoding="utf-8")).get("state", "queued")
+            except (OSError, ValueError, AttributeError):
+                continue
+            if state == "queued" and (folder / "claim").exists():
+                state = "running"
+            states.append((folder.name, state))
+        return states
+
     def _read(self, folder: Path) -> Job | None:
         """A job's snapshot, or None for a folder that is not (or no longer) a complete job."""
         from model.train import Progress
@@ -359,6 +378,13 @@ def _claim(folder: Path, claimant: dict) -> bool:
     with os.fdopen(handle, "w", encoding="utf-8") as output:
         json.dump(claimant, output)
     return True
+
+
+def _owner(folder: Path) -> str | None:
+    try:
+        return json.loads((folder / "job.json").read_text(encoding="utf-8")).get("owner")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def _claimant(folder: Path) -> dict:
