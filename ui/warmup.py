@@ -9,6 +9,7 @@ second of a cold server's first request.
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 import time
@@ -16,6 +17,19 @@ import traceback
 from collections.abc import Callable
 
 import streamlit as st
+
+THREAD_NAME = "warm-up"
+
+
+class _WithoutContextWarnings(logging.Filter):
+    """Streamlit warns when a cached function runs outside a page run (it cannot show its spinner there):
+    the warm-up does that on purpose, so its warnings are dropped, and only its."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return threading.current_thread().name != THREAD_NAME
+
+
+logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(_WithoutContextWarnings())
 
 
 class Warmup:
@@ -38,7 +52,7 @@ class Warmup:
         return time.monotonic() - self.started
 
     def start(self) -> Warmup:
-        threading.Thread(target=self._run, name="warm-up", daemon=True).start()
+        threading.Thread(target=self._run, name=THREAD_NAME, daemon=True).start()
         return self
 
     def wait(self, timeout: float | None = None) -> bool:
