@@ -151,3 +151,7 @@ def architecture_figures(name: str) -> dict:
     from model.introspection import parameter_summary
 
     return {"summary": parameter_summary(build(name)), "input": str(ARCHITECTURES[name].input_shape)}
+
+
+if st.runtime.exists():  # In a running server, the first page run of any page starts the warm-up.
+    warm_up()
