@@ -21,6 +21,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlparse
 
 from bench.browser import WATCH
 from bench.browser_session import CANVAS, CHROMIUM, CHROMIUM_ARGUMENTS, scaled_strokes, streamlit_server
@@ -33,7 +34,7 @@ TRAINING_CLASSES = ["apple", "banana", "book", "clock", "diamond", "eye", "fish"
 
 def _server_pid(url: str) -> int:
     """The process id of the Streamlit server listening on the URL's port."""
-    port = url.rstrip("/").rsplit(":", 1)[1]
+    port = str(urlparse(url).port)
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue

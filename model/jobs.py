@@ -8,12 +8,16 @@ Public API (the Train page uses it; any page can, e.g. to submit two runs and co
 
     from model.jobs import JobQueue
     queue = JobQueue()                      # jobs in DOODLE_JOBS_DIR, default <registry folder>/.jobs
-    job = queue.submit(config, owner)       # -> Job, a snapshot: state "queued"; owner = any session token
+    job = queue.submit(config, owner, label="cat, dog", purpose="train")  # -> Job, a snapshot: "queued"
     job = queue.get(job.id)                 # a fresh snapshot: state, position, progress, elapsed, error
     queue.cancel(job.id)                    # queued: never starts; running: stops after the current batch
     result = queue.result(job.id)           # once job.state == "done": JobResult(model, card, evaluation, ...)
     queue.remove(job.id)                    # forget a finished job and its files (its drawings too)
-    queue.jobs(owner=None)                  # every job, oldest first
+    queue.jobs(owner=None, purpose=None)    # every job (or an owner's, for one purpose), oldest first
+
+``owner`` is any token that names a person across reloads (the pages use ``ui.owner.owner_id()``);
+``purpose`` tells which page's jobs they are ("train" for the Train page), so that another page's runs
+for the same person (say, the overfitting lab's two) do not show up as their Train page job.
 
 ``model.train.save_result(queue.result(job.id), name, ...)`` puts a finished model in the registry.
 Something must serve the queue: ``model.pool.WorkerPool(queue).start()`` runs worker processes
@@ -77,6 +81,7 @@ class Job:
     id: str
     owner: str
     label: str
+    purpose: str
     config: TrainConfig
     folder: Path
     submitted: float
@@ -130,8 +135,10 @@ class JobQueue:
         self.folder = jobs_dir(folder)
 
     # --- what a page does -------------------------------------------------------------------------------
-    def submit(self, config: TrainConfig, owner: str, label: str = "", dataset=None) -> Job:
+    def submit(self, config: TrainConfig, owner: str, label: str = "", dataset=None, purpose: str = "train") -> Job:
         """Queue a training of ``config`` for ``owner``; ``dataset`` (a DrawingDataset) travels with the job.
+
+        ``label`` is what a page shows for it; ``purpose`` says which page submitted it.
 
         The job's folder appears complete or not at all. Returns its first snapshot.
         """
@@ -148,7 +155,8 @@ class JobQueue:
                 dataset.save(staging / "dataset.npz")
                 config = dataclasses.replace(config, source="file", dataset_file="dataset.npz")
             _write_json(staging / "config.json", config.to_dict())
-            _write_json(staging / "job.json", {"id": job_id, "owner": owner, "label": label, "submitted": time.time()})
+            _write_json(staging / "job.json", {"id": job_id, "owner": owner, "label": label, "purpose": purpose,
+                                                "submitted": time.time()})
             _write_json(staging / "status.json", {"state": "queued"})
             os.chmod(staging, 0o755)
             os.rename(staging, self.folder / job_id)
@@ -168,16 +176,17 @@ class JobQueue:
         job.position = waiting.index(job.id) if job.id in waiting else None
         return job
 
-    def jobs(self, owner: str | None = None) -> list[Job]:
-        """Every job (or ``owner``'s), oldest first, with queue positions and the latest progress."""
+    def jobs(self, owner: str | None = None, purpose: str | None = None) -> list[Job]:
+        """Every job (or ``owner``'s, or those of one ``purpose``), oldest first, with queue positions and the
+        latest progress."""
         found = []
         for folder in sorted(self.folder.iterdir()) if self.folder.is_dir() else []:
             if folder.name.startswith(".") or not folder.is_dir() or (owner is not None and _owner(folder) != owner):
                 continue
             job = self._read(folder)
-            if job is not None:
+            if job is not None and (purpose is None or job.purpose == purpose):
                 found.append(job)
-        states = self._states() if owner is not None else [(job.id, job.state) for job in found]
+        states = self._states() if owner is not None or purpose is not None else [(job.id, job.state) for job in found]
         waiting = [job_id for job_id, state in states if state == "queued"]
         for job in found:
             job.running_now = sum(state == "running" for _, state in states)
@@ -336,7 +345,8 @@ class JobQueue:
         state = status.get("state", "queued")
         if state == "queued" and (folder / "claim").exists():
             state = "running"  # Claimed a moment ago, or by a worker that died before it said so.
-        return Job(id=meta["id"], owner=meta["owner"], label=meta.get("label", ""), config=config, folder=folder,
+        return Job(id=meta["id"], owner=meta["owner"], label=meta.get("label", ""),
+                   purpose=meta.get("purpose", "train"), config=config, folder=folder,
                    submitted=float(meta["submitted"]), state=state if state in STATES else "failed",
                    worker=status.get("worker", ""), started=status.get("started"), finished=status.get("finished"),
                    error=status.get("error", ""), cancel_requested=(folder / "cancel").exists(), progress=progress)

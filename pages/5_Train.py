@@ -29,7 +29,7 @@ def my_job():
     """This visitor's job: the one this session follows, else their latest one (after a reload), else None."""
     job_id = st.session_state.get("job_id")
     if job_id is None:
-        mine = queue.jobs(owner=me)
+        mine = queue.jobs(owner=me, purpose="train")
         if not mine:
             return None
         job_id = st.session_state["job_id"] = mine[-1].id
@@ -143,7 +143,7 @@ def setup() -> None:
                                          data_format=data_format)
             dataset = drawings_dataset(drawings, recipe) if drawings else None
             label = ", ".join(classes) if classes else "own drawings: " + ", ".join(drawings)
-            job = queue.submit(config, me, label, dataset=dataset)
+            job = queue.submit(config, me, label, dataset=dataset, purpose="train")
             st.session_state["job_id"] = job.id
             st.rerun()
         except (ValueError, JobError, RegistryError, OSError) as error:

@@ -55,6 +55,7 @@ def test_two_queued_jobs_run_one_after_the_other(pool, data_root: Path) -> None:
     first = queue.submit(tiny(data_root), owner="ann")
     second = queue.submit(tiny(data_root, seed=3), owner="bob")
     assert queue.get(second.id).position in (0, 1) and queue.jobs(owner="bob")[0].id == second.id
+    assert queue.jobs(owner="bob", purpose="overfitting") == []
     first = wait_for(queue, first.id, lambda job: not job.active)
     second = wait_for(queue, second.id, lambda job: not job.active)
     assert (first.state, second.state) == ("done", "done"), (first.error, second.error)
@@ -109,7 +110,7 @@ def test_a_killed_worker_fails_its_job_and_the_next_job_runs(pool, data_root: Pa
     after = wait_for(queue, after.id, lambda job: not job.active)
     assert after.state == "done", after.error
     assert pool.pids and pool.pids[0] != victim, "a new worker took the dead one's place"
-    assert os.getpid() and queue.get(doomed.id).state == "failed", "this (the web) process goes on"
+    assert pool._thread.is_alive(), "the pool's thread in this process (the web server's) goes on watching"
 
 
 def test_a_job_with_bad_data_fails_with_its_reason(pool, data_root: Path) -> None:
