@@ -59,6 +59,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if isinstance(self.classes, str):
             self.classes = [name.strip() for name in self.classes.split(",") if name.strip()]
+        if self.source == "file":
+            self.per_class = 0  # A dataset file is taken whole: a count per class means nothing there.
         self.validate()
 
     def validate(self) -> None:

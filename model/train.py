@@ -369,10 +369,10 @@ def train(config: TrainConfig, control: TrainingControl | None = None) -> Traini
     else:
         device, policy, scope = topology.describe(), _distributed_policy(config.precision, topology), \
             contextlib.nullcontext
-    several = topology is not None and topology.processes > 1
+    whole_batches = topology is not None  # Whole batches in every distributed run: 1 and N processes match.
     train_count = stream.epoch_size(config.batch_size) if stream else len(splits.train)
-    batches = train_count // config.batch_size if (stream or several) else int(np.ceil(train_count / config.batch_size))
-    batches = max(1, batches)
+    batches = max(1, train_count // config.batch_size if (stream or whole_batches)
+                  else int(np.ceil(train_count / config.batch_size)))
     with scope():
         # The policy is global in Keras: set it only while the new layers are made, so that models built
         # meanwhile in other threads (other sessions of the app) keep float32.
@@ -396,12 +396,12 @@ def train(config: TrainConfig, control: TrainingControl | None = None) -> Traini
         phases.append(("fine-tuning", config.fine_tune_epochs, architectures.top_conv_block(model)))
     total_epochs = sum(epochs for _, epochs, _ in phases)
     if stream:
-        validation_data = stream_part_pipeline(stream, "validation", config.batch_size, drop_remainder=several)
+        validation_data = stream_part_pipeline(stream, "validation", config.batch_size, drop_remainder=whole_batches)
     else:
         train_data = make_pipeline(splits.train.x, splits.train.y, config.batch_size, config.seed, augment,
-                                   drop_remainder=several)
+                                   drop_remainder=whole_batches)
         validation_data = make_pipeline(splits.validation.x, splits.validation.y, config.batch_size,
-                                        drop_remainder=several)
+                                        drop_remainder=whole_batches)
         for _ in range(resumed["epoch"] if resumed else 0):
             iter(train_data)  # Each epoch's shuffle follows from the seed and how many passes came before.
     done_epochs = 0
