@@ -363,6 +363,9 @@ def train(config: TrainConfig, control: TrainingControl | None = None) -> Traini
         raise ValueError(f"too few drawings to train on: a class has only {fewest}, and each needs at least 3 "
                          "so that some can be kept aside to check the training; ask for more per class")
     topology = distributed.current()
+    if topology is not None and config.batch_size % len(topology.devices):
+        raise ValueError(f"the batch size {config.batch_size} must divide evenly among the {len(topology.devices)} "
+                         "devices of the run: choose a multiple of that number")
     if topology is None:
         device, strategy, policy = describe_device(config.precision)
         scope = strategy.scope
