@@ -97,7 +97,8 @@ def _resume(environment: dict, per_class: int, epochs: int) -> dict:
     runs = Path(environment["DOODLE_RUNS_DIR"])
     started = time.perf_counter()
     launcher = subprocess.Popen(command, cwd=REPOSITORY, env=environment, stderr=subprocess.PIPE, text=True)
-    workers = [int(pid) for pid in re.findall(r"\d+", launcher.stderr.readline().split("[")[1].split("]")[0])]
+    started_line = next(line for line in launcher.stderr if line.startswith("started "))
+    workers = [int(pid) for pid in re.findall(r"\d+", started_line.split("[")[1].split("]")[0])]
     while not list(runs.glob("*/checkpoint.npz")) and launcher.poll() is None:
         time.sleep(0.05)
     first_checkpoint = time.perf_counter() - started

@@ -165,7 +165,7 @@ def test_a_run_killed_mid_epoch_resumes_from_its_checkpoint_and_ends_like_an_uni
     registry, environment, _ = two_process_run
     command = _command("resumed", "--processes", "2", "--checkpoint")
     launcher = subprocess.Popen(command, cwd=REPOSITORY, env=environment, stderr=subprocess.PIPE, text=True)
-    started = launcher.stderr.readline()
+    started = next(line for line in launcher.stderr if line.startswith("started "))
     workers = [int(pid) for pid in re.findall(r"\d+", started.split("[")[1].split("]")[0])]
     runs = Path(environment["DOODLE_RUNS_DIR"])
     deadline = time.monotonic() + 600
