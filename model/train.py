@@ -398,6 +398,9 @@ def train(config: TrainConfig, control: TrainingControl | None = None) -> Traini
     if config.transfer == "fine_tuning" and config.fine_tune_epochs > 0:
         phases.append(("fine-tuning", config.fine_tune_epochs, architectures.top_conv_block(model)))
     total_epochs = sum(epochs for _, epochs, _ in phases)
+    if stream or topology is not None:
+        # Keras learns the length of a dataset of unknown size on its first pass, and warns while it does.
+        warnings.filterwarnings("ignore", message="Your input ran out of data")
     if stream:
         validation_data = stream_part_pipeline(stream, "validation", config.batch_size, drop_remainder=whole_batches)
     else:
