@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -98,6 +99,19 @@ def test_page_and_command_line_choose_the_same_small_data_recipe(tmp_path: Path,
                                data_dir=str(data_root), precision="float32"))
     assert len(result.card.history["loss"]) == 25 and result.card.data["training"]["recipe"] == "small-data"
     assert "--recipe small-data" in result.card.command and result.card.data["test_counts"] == {"apple": 0, "eye": 0}
+
+
+def test_the_new_command_line_options_round_trip_through_the_card_command() -> None:
+    config, _ = config_from_arguments(["--classes", "cat,dog", "--per-class", "all", "--processes", "4",
+                                       "--checkpoint", "--recipe", "standard"])
+    assert (config.per_class, config.streaming, config.processes, config.checkpoint) == (0, True, 4, True)
+    assert "--per-class all" in config.command() and "--stream" in config.command()
+    assert config_from_arguments(shlex.split(config.command())[3:])[0] == config
+    joined, _ = config_from_arguments(["--classes", "cat,dog", "--coordinator", "10.0.0.1:1234", "--num-processes",
+                                       "3", "--process-id", "2"])
+    assert joined.processes == 3 and "--coordinator" not in joined.command(), "one run folder for every process"
+    with pytest.raises(ValueError, match="0 for all of them, when streaming"):
+        TrainConfig(classes=["cat", "dog"], per_class=0)
 
 
 def _command(name: str, *extra: str) -> list[str]:
