@@ -1,6 +1,5 @@
 """Run the benchmarks: ``python -m bench`` prints a table of all of them; ``python -m bench NAME`` runs one
-and prints its figures as a JSON object on the last line. Names: inference, data, teach, training, browser, export,
-warm, classroom.
+and prints its figures as a JSON object on the last line. Names: see ``NAMES``.
 
 The data benchmark pins the process to one core while it times the rasterizer.
 """
@@ -9,11 +8,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import json
 import os
 import sys
 
-NAMES = ("inference", "data", "teach", "training", "browser", "export", "warm", "classroom")
+NAMES = ("inference", "data", "teach", "training", "browser", "export", "warm", "classroom", "scale")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,9 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in selected:
         module = importlib.import_module(f"bench.{name}")
         print(f"running {name}...", file=sys.stderr, flush=True)
-        kwargs = {"data_dir": arguments.data_dir} if name in ("training", "data", "teach", "export", "warm",
-                                                          "classroom") else {}
-        results[name] = module.run(**kwargs)
+        takes_data = "data_dir" in inspect.signature(module.run).parameters
+        results[name] = module.run(**({"data_dir": arguments.data_dir} if takes_data else {}))
         if not arguments.name:
             for label, value in module.table(results[name]):
                 print(f"{name:>10} | {label:<45} | {value}")

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 
 SOURCES = ("quickdraw", "mnist", "file")
 TRANSFERS = ("scratch", "feature_extraction", "fine_tuning")
+RECIPES = ("auto", "standard", "small-data")
 
 
 @dataclass
@@ -18,6 +19,14 @@ class TrainConfig:
     ``architecture``), ``feature_extraction`` (freeze the convolutional base of ``base`` and train a new
     classifier) or ``fine_tuning`` (feature extraction, then ``fine_tune_epochs`` more epochs with the top
     convolutional block unfrozen and a ten times lower learning rate).
+
+    ``recipe`` says who picks the training settings for a small data set: ``auto`` lets the trainer switch
+    to its small-data recipe when every class has few drawings (see ``model.train.small_data_recipe``),
+    ``standard`` keeps the settings as given, ``small-data`` forces the recipe. ``streaming`` reads the
+    QuickDraw files in place instead of loading the subset (``per_class`` 0 then means every drawing);
+    ``processes`` is how many processes train the model together (more than 1: Keras' distribution API on
+    JAX, see ``model.distributed``); ``checkpoint`` saves the run after every epoch so that the same command
+    resumes it after a crash.
     """
 
     classes: list[str] = field(default_factory=list)
@@ -42,10 +51,16 @@ class TrainConfig:
     data_dir: str | None = None
     name: str | None = None
     precision: str = "auto"
+    recipe: str = "auto"
+    streaming: bool = False
+    processes: int = 1
+    checkpoint: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.classes, str):
             self.classes = [name.strip() for name in self.classes.split(",") if name.strip()]
+        if self.source == "file":
+            self.per_class = 0  # A dataset file is taken whole: a count per class means nothing there.
         self.validate()
 
     def validate(self) -> None:
@@ -59,8 +74,8 @@ class TrainConfig:
             (self.source in SOURCES, f"source must be one of {', '.join(SOURCES)}, got {self.source!r}"),
             (self.source == "file" or len(self.classes) >= 2, "choose at least two classes"),
             (self.source != "file" or bool(self.dataset_file), "source 'file' needs a dataset file"),
-            (self.source == "file" or self.per_class >= 1,
-             f"drawings per class must be at least 1, got {self.per_class}"),
+            (self.source == "file" or self.per_class >= 1 or (self.streaming and self.per_class == 0),
+             f"drawings per class must be at least 1 (or 0 for all of them, when streaming), got {self.per_class}"),
             (self.architecture in TRAINABLE, f"architecture must be one of {', '.join(TRAINABLE)}"),
             (1 <= self.epochs <= 500, f"epochs must be between 1 and 500, got {self.epochs}"),
             (1 <= self.batch_size <= 4096, f"batch size must be between 1 and 4096, got {self.batch_size}"),
@@ -74,6 +89,9 @@ class TrainConfig:
             (0 <= self.test_fraction < 0.5, "the test fraction must be between 0 and 0.5"),
             (self.patience >= 1, "early-stopping patience must be at least 1 epoch"),
             (self.precision in ("auto", "float32", "mixed"), "precision must be auto, float32 or mixed"),
+            (self.recipe in RECIPES, f"recipe must be one of {', '.join(RECIPES)}, got {self.recipe!r}"),
+            (not self.streaming or self.source == "quickdraw", "streaming reads QuickDraw files only"),
+            (1 <= self.processes <= 1024, f"processes must be between 1 and 1024, got {self.processes}"),
         ]
         for passed, message in checks:
             if not passed:
@@ -88,7 +106,7 @@ class TrainConfig:
         if self.source == "file":
             parts += ["--dataset", str(self.dataset_file)]
         else:
-            parts += ["--classes", ",".join(self.classes), "--per-class", str(self.per_class)]
+            parts += ["--classes", ",".join(self.classes), "--per-class", str(self.per_class or "all")]
         if self.source == "quickdraw":
             parts += ["--format", self.data_format]
         defaults = TrainConfig(classes=["a", "b"])
@@ -107,6 +125,14 @@ class TrainConfig:
                 parts += ["--fine-tune-epochs", str(self.fine_tune_epochs)]
         if self.precision != "auto":
             parts += ["--precision", self.precision]
+        if self.recipe != "auto":
+            parts += ["--recipe", self.recipe]
+        if self.streaming:
+            parts += ["--stream"]
+        if self.processes > 1:
+            parts += ["--processes", str(self.processes)]
+        if self.checkpoint:
+            parts += ["--checkpoint"]
         if self.name:
             parts += ["--name", self.name]
         return shlex.join(parts)

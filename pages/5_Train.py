@@ -122,20 +122,23 @@ def setup() -> None:
         architecture = explained(st.selectbox("Architecture", TRAINABLE, index=2), "architecture")
         st.caption(ARCHITECTURES[architecture].description)
     with columns[1]:
-        epochs = explained(st.slider("Epochs", 1, 50, 25 if drawings else 5), "epochs")
+        epochs = explained(st.slider("Epochs", 1, 50, 5), "epochs")
     with columns[2]:
-        batch_size = explained(st.select_slider("Batch size", [16, 32, 64, 128, 256], 16 if drawings else 128),
+        batch_size = explained(st.select_slider("Batch size", [16, 32, 64, 128, 256], 128),
                                "batch_size")
     columns = st.columns(3)
     with columns[0]:
         learning_rate = explained(st.select_slider("Learning rate", [1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 5e-3, 1e-2],
-                                                   3e-3 if drawings else 2e-3), "learning_rate")
+                                                   2e-3), "learning_rate")
     with columns[1]:
         augment = explained(st.toggle("Data augmentation", value=False), "augment")
         strength = explained(st.slider("Augmentation strength", 0.1, 1.0, 0.5, disabled=not augment),
                              "augment_strength")
     with columns[2]:
         dropout = explained(st.slider("Dropout", 0.0, 0.7, 0.3, 0.05), "dropout")
+    if drawings:
+        st.caption("With fewer than 50 drawings a class, the trainer uses its small-data recipe instead of these "
+                   "settings: 25 epochs, batches of 16, learning rate 0.003, augmentation, no early stop.")
     start = explained(st.radio("Start from", list(STARTS), index=0 if not drawings else 2), "start")
     base, fine_tune_epochs = None, 5
     if STARTS[start] != "scratch":

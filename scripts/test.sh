@@ -7,6 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+# The distributed-training tests run Keras on JAX (CPU), an optional dependency of the app.
+python -m pip install --quiet --disable-pip-version-check -r requirements-distributed.txt
 
 if ! command -v chromium >/dev/null 2>&1; then
     echo "Installing Debian's chromium for the browser tests..."

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from model.config import TrainConfig
+from model.train import small_data_recipe
 from ui.choices import DATA_SOURCES, STARTS, config_from_choices
 
 SCRATCH, EXTRACT, FINE_TUNE = list(STARTS)
@@ -31,8 +32,9 @@ def test_own_drawings_fine_tuning_keeps_no_test_part_and_no_early_stop() -> None
     config = config_from_choices("My own drawings", [], 0, "doodle", 20, 16, 3e-3, False, 0.5, 0.3, FINE_TUNE,
                                  base="quickdraw18", dataset_file="/tmp/drawings.npz")
     assert (config.source, config.dataset_file, config.transfer) == ("file", "/tmp/drawings.npz", "fine_tuning")
-    assert config.test_fraction == 0 and config.validation_fraction == 0.2
-    assert config.patience >= config.epochs + config.fine_tune_epochs
+    chosen = small_data_recipe(config, 10)  # The trainer's choice for 10 drawings a class.
+    assert chosen.test_fraction == 0 and chosen.validation_fraction == 0.2
+    assert chosen.patience >= chosen.epochs + chosen.fine_tune_epochs
     assert "--dataset /tmp/drawings.npz" in config.command() and "--base quickdraw18" in config.command()
 
 

@@ -57,7 +57,6 @@ def config_from_choices(data: str, classes: list[str], per_class: int, architect
         raise ValueError("draw at least 10 examples of each of at least two classes first")
     if source != "file" and len(classes) < 2:
         raise ValueError("choose at least two classes")
-    own = source == "file"
     return TrainConfig(
         classes=list(classes), source=source, per_class=int(per_class), dataset_file=dataset_file,
         data_format=data_format if source == "quickdraw" else "bitmap",
@@ -65,7 +64,5 @@ def config_from_choices(data: str, classes: list[str], per_class: int, architect
         learning_rate=float(learning_rate), augment=bool(augment), augment_strength=float(augment_strength),
         dropout=float(dropout), transfer=transfer, base=base if transfer != "scratch" else None,
         fine_tune_epochs=int(fine_tune_epochs), seed=seed,
-        # A few drawings per class: keep 20% to watch validation, none for a test part, and no early stop.
-        validation_fraction=0.2 if own else 0.1, test_fraction=0.0 if own else 0.1,
-        patience=int(epochs) + int(fine_tune_epochs) if own else 3,
+        # A few drawings per class get the trainer's small-data recipe (model.train.small_data_recipe).
     )
