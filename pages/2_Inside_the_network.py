@@ -6,18 +6,29 @@ import numpy as np
 import streamlit as st
 
 from model.convolution import KERNELS, PADDINGS, convolve, output_pixel, parse_kernel, pool
-from model.introspection import activations, feature_map_layers, first_layer_filters, grad_cam, last_conv_layer_name
-from ui.cache import filter_patterns
+from ui.cache import filter_patterns, warm_up
 from ui.canvas import drawing_canvas
 from ui.charts import image_figure, map_grid, mark_cell
-from ui.models import model_switcher
 from ui.navigation import page, start_page
+from ui.warmup import wait_with_notice
 
 MAPS_AT_ONCE = 32
 STATIC = {"displayModeBar": False}
 
 start_page(page("Inside the network"))
 st.title("🔬 Inside the network")
+wait_with_notice(warm_up(), blocking_steps=3)  # TensorFlow, the models and the first activations.
+
+# Only once TensorFlow is loaded, so that a cold server shows the title and the warm-up notice at once.
+from model.introspection import (  # noqa: E402
+    activations,
+    feature_map_layers,
+    first_layer_filters,
+    grad_cam,
+    last_conv_layer_name,
+)
+from ui.models import model_switcher  # noqa: E402
+
 predictor = model_switcher()
 if predictor is None:
     st.stop()

@@ -2,12 +2,10 @@
 
 import streamlit as st
 
-from model.architectures import ARCHITECTURES, REFERENCE, TRAINABLE
-from model.introspection import parameter_breakdown, parameter_notes, parameter_summary
-from ui.cache import architecture_figures
+from ui.cache import architecture_figures, warm_up
 from ui.charts import parameter_bars, share_bars, share_pie
-from ui.models import model_switcher
 from ui.navigation import page, start_page
+from ui.warmup import wait_with_notice
 
 
 def shape_text(shape) -> str:
@@ -21,6 +19,13 @@ def shape_text(shape) -> str:
 
 start_page(page("Model anatomy"))
 st.title("🧮 Model anatomy")
+wait_with_notice(warm_up(), blocking_steps=2)  # TensorFlow and the models; the famous networks follow.
+
+# Only once TensorFlow is loaded, so that a cold server shows the title and the warm-up notice at once.
+from model.architectures import ARCHITECTURES, REFERENCE, TRAINABLE  # noqa: E402
+from model.introspection import parameter_breakdown, parameter_notes, parameter_summary  # noqa: E402
+from ui.models import model_switcher  # noqa: E402
+
 predictor = model_switcher()
 
 if predictor is not None:
