@@ -18,6 +18,7 @@ from data_loader.quickdraw import stored
 from model.architectures import ARCHITECTURES, build
 from model.introspection import class_pattern, filter_pattern, parameter_summary
 from model.jobs import TrainingSlot
+from model.neighbours import NeighbourIndex, build_index
 from model.predict import Predictor
 from model.registry import Registry
 from ui import runtime  # noqa: F401 - keeps Keras' session between runs (see ui/runtime.py)
@@ -49,9 +50,17 @@ def filter_patterns(name: str, version: str, layer_name: str, count: int = 8) ->
     return np.stack([filter_pattern(model, layer_name, index) for index in range(count)], axis=-1)
 
 
+@st.cache_resource(show_spinner="Indexing the model's training drawings by what the network sees...", max_entries=4)
+def neighbour_index(name: str, version: str) -> NeighbourIndex:
+    """A model's training drawings indexed by its penultimate-layer features: built once per model, shared by all."""
+    predictor = load_predictor(name, version)
+    return build_index(predictor.model, predictor.card)
+
+
 def clear_model_caches() -> None:
     """Forget every cached model and every array computed from one (not the training slot)."""
     load_predictor.clear()
+    neighbour_index.clear()
     class_idea.clear()
     filter_patterns.clear()
 

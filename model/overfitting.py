@@ -1,0 +1,380 @@
+"""The overfitting lab: one small network trained twice on a small subset, without and with augmentation plus dropout.
+
+The chapter's central experiment. A convnet trained from scratch on a few hundred drawings learns its
+training set by heart: training accuracy climbs to 100% while validation accuracy stalls and validation
+loss turns back up. Random rotations, shifts and zooms (augmentation) and dropout fight it: the two
+curves stay together. ``lab_configs(settings)`` gives the two ``TrainConfig`` of one lab, which go through
+the normal training path (``model.train.train``, the Train page's slot or job queue); ``combine`` turns
+the two finished results into a ``LabResult`` (both runs' per-epoch curves), which ``save_lab`` writes as
+one JSON file per lab in the ``labs/`` folder of the model registry, so that a class can open a run made
+earlier at once. The bundled ``model/bundled/labs/`` holds results made by the command line below.
+
+Command line: ``python -m model.overfitting --classes cat,dog,bird,fish,apple --per-class 100 [--save]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import json
+import math
+import os
+import re
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from data_loader.files import publish
+from model.config import TrainConfig
+from model.registry import BUNDLED_DIR, models_dir
+
+LABS_FOLDER = "labs"
+BUNDLED_LABS = BUNDLED_DIR / LABS_FOLDER
+FORMAT = "doodle-lab overfitting lab 1"
+RUNS = ("plain", "regularised")
+RUN_TITLES = {"plain": "without augmentation or dropout", "regularised": "with augmentation and dropout"}
+CURVES = ("loss", "accuracy", "val_loss", "val_accuracy")
+DEFAULT_CLASSES = ("cat", "dog", "bird", "fish", "apple")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+
+
+class LabError(ValueError):
+    """A lab result file that cannot be read, or a result that cannot be made from the runs given."""
+
+
+@dataclass
+class LabSettings:
+    """What the teacher chooses: the categories, the subset size, the augmentation strength and the dropout.
+
+    The network, the epochs and the split are fixed so that the two runs take about two minutes on a
+    busy 2-core CPU: the ``lecture`` convnet (its wide dense layer memorises a small set quickly),
+    30 epochs of batch 32, a quarter of the drawings kept aside for validation and no early stopping,
+    so that the whole curves show.
+    """
+
+    classes: list[str] = field(default_factory=lambda: list(DEFAULT_CLASSES))
+    per_class: int = 100
+    augment_strength: float = 0.6
+    dropout: float = 0.5
+    epochs: int = 30
+    architecture: str = "lecture"
+    seed: int = 0
+    data_dir: str | None = None
+    validation_fraction: float = 0.25
+
+    def __post_init__(self) -> None:
+        if isinstance(self.classes, str):
+            self.classes = [name.strip() for name in self.classes.split(",") if name.strip()]
+        self.classes = list(self.classes)
+        if not 20 <= self.per_class <= 2000:
+            raise ValueError(f"drawings per class must be between 20 and 2000 for the lab, got {self.per_class}")
+        if not 0 < self.augment_strength <= 1:
+            raise ValueError(f"augmentation strength must be above 0 and at most 1, got {self.augment_strength}")
+        if not 0 < self.dropout < 1:
+            raise ValueError(f"dropout must be above 0 and below 1 for the lab, got {self.dropout}")
+        lab_configs(self)  # TrainConfig checks the rest (classes, epochs, architecture) with its own messages.
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def lab_configs(settings: LabSettings) -> tuple[TrainConfig, TrainConfig]:
+    """The lab's two trainings: the same network and data, plain, then with augmentation and dropout."""
+    common = {"classes": list(settings.classes), "per_class": settings.per_class, "architecture": settings.architecture,
+              "epochs": settings.epochs, "batch_size": 32, "seed": settings.seed, "data_dir": settings.data_dir,
+              "validation_fraction": settings.validation_fraction, "test_fraction": 0.0,
+              "patience": settings.epochs, "precision": "float32"}
+    plain = TrainConfig(**common, augment=False, dropout=0.0)
+    regularised = TrainConfig(**common, augment=True, augment_strength=settings.augment_strength,
+                              dropout=settings.dropout)
+    return plain, regularised
+
+
+@dataclass
+class LabRunCurves:
+    """One run of a lab: its per-epoch curves and how it was made."""
+
+    history: dict[str, list[float]]
+    command: str = ""
+    seconds: float = 0.0
+    device: str = ""
+    train_counts: dict[str, int] = field(default_factory=dict)
+    validation_counts: dict[str, int] = field(default_factory=dict)
+
+    def final(self, metric: str) -> float:
+        """The metric's value after the last epoch."""
+        return self.history[metric][-1]
+
+    def gap(self, last: int = 3) -> float:
+        """Training minus validation accuracy, averaged over the last ``last`` epochs (one epoch is noisy)."""
+        train, validation = self.history["accuracy"][-last:], self.history["val_accuracy"][-last:]
+        return sum(train) / len(train) - sum(validation) / len(validation)
+
+    def best_epoch(self) -> int:
+        """The epoch (from 1) with the lowest validation loss: where overfitting starts."""
+        losses = self.history["val_loss"]
+        return losses.index(min(losses)) + 1
+
+
+@dataclass
+class LabResult:
+    """Both runs of one lab, with the settings that made them."""
+
+    id: str
+    created: str
+    settings: dict
+    runs: dict[str, LabRunCurves]
+
+    @property
+    def title(self) -> str:
+        """A line for the list of saved labs: when, which classes, how many drawings, the two accuracies."""
+        settings = self.settings
+        accuracies = " vs ".join(f"{self.runs[name].final('val_accuracy'):.0%}" for name in RUNS)
+        return (f"{self.created[:16].replace('T', ' ')} · {', '.join(settings['classes'])} · "
+                f"{settings['per_class']} per class · augmentation {settings['augment_strength']:g}, "
+                f"dropout {settings['dropout']:g} · validation {accuracies}")
+
+    def to_json(self) -> str:
+        return json.dumps({"format": FORMAT, "id": self.id, "created": self.created, "settings": self.settings,
+                           "runs": {name: dataclasses.asdict(run) for name, run in self.runs.items()}}, indent=1)
+
+    @classmethod
+    def from_json(cls, text: str) -> LabResult:
+        """Read a result written by ``to_json``; raises ``LabError`` saying what is wrong."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise LabError(f"not JSON ({error.msg} at line {error.lineno})") from error
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise LabError(f"not an overfitting lab result (no \"format\": \"{FORMAT}\")")
+        try:
+            runs = {name: LabRunCurves(**data["runs"][name]) for name in RUNS}
+            result = cls(str(data["id"]), str(data["created"]), dict(data["settings"]), runs)
+            for name, run in runs.items():
+                _check_history(name, run.history)
+            for key in ("classes", "per_class", "augment_strength", "dropout"):
+                data["settings"][key]  # noqa: B018 - a KeyError names the missing setting
+        except (KeyError, TypeError, AttributeError) as error:
+            raise LabError(f"an overfitting lab result with a missing or wrong part ({error!r})") from error
+        return result
+
+
+def _check_history(name: str, history: dict) -> None:
+    lengths = set()
+    for key in CURVES:
+        values = history.get(key) if isinstance(history, dict) else None
+        if not isinstance(values, list) or not values or not all(
+                isinstance(value, (int, float)) and math.isfinite(value) for value in values):
+            raise LabError(f"the {name} run has no usable {key!r} curve")
+        lengths.add(len(values))
+    if len(lengths) != 1:
+        raise LabError(f"the {name} run's curves have different lengths")
+
+
+def combine(settings: LabSettings, plain, regularised, created: str | None = None) -> LabResult:
+    """Make a lab result from two finished trainings (``TrainingResult`` or anything with ``card``, ``cancelled``).
+
+    Only the per-epoch histories and how the runs were made are kept: the models themselves are not
+    needed to show the lesson.
+    """
+    runs = {}
+    for name, result in zip(RUNS, (plain, regularised), strict=True):
+        if getattr(result, "cancelled", False):
+            raise LabError(f"the {name} run was cancelled: a lab needs both runs to finish")
+        card = result.card
+        history = {key: [float(value) for value in card.history.get(key, [])] for key in CURVES}
+        _check_history(name, history)
+        runs[name] = LabRunCurves(history, card.command, float(card.training_seconds), card.device,
+                                  dict(card.data.get("train_counts", {})), dict(card.data.get("validation_counts", {})))
+    created = created or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    stamp = re.sub(r"[^0-9]", "", created)[:14]
+    slug = re.sub(r"[^a-z0-9]+", "-", "-".join(settings.classes).lower()).strip("-")[:40]
+    return LabResult(f"{stamp}-{slug}-{settings.per_class}", created, settings.to_dict(), runs)
+
+
+def labs_dir(registry_folder: str | os.PathLike[str] | None = None) -> Path:
+    """Where saved lab results live: ``labs/`` inside the model registry folder."""
+    return models_dir(registry_folder) / LABS_FOLDER
+
+
+def save_lab(result: LabResult, folder: str | os.PathLike[str] | None = None) -> Path:
+    """Write a lab result to ``<folder>/<id>.json`` atomically (a temporary file renamed into place)."""
+    if not _ID.match(result.id) or ".." in result.id:
+        raise LabError(f"{result.id!r} is not a safe lab name")
+    folder = Path(folder) if folder else labs_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{result.id}.", suffix=".part", dir=folder)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as output:
+            output.write(result.to_json())
+            output.flush()
+            os.fsync(output.fileno())
+        return publish(temporary, folder / f"{result.id}.json")
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def load_lab(path: str | os.PathLike[str]) -> LabResult:
+    """Read one saved lab result; raises ``LabError`` naming the file and what is wrong with it."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise LabError(f"{path.name} cannot be read ({getattr(error, 'strerror', None) or error})") from error
+    try:
+        return LabResult.from_json(text)
+    except LabError as error:
+        raise LabError(f"{path.name} is {error}") from error
+
+
+@dataclass(frozen=True)
+class SavedLab:
+    """One file of the labs folders: its result, or the reason it cannot be opened."""
+
+    path: Path
+    result: LabResult | None
+    error: str = ""
+    bundled: bool = False
+
+
+def saved_labs(folder: str | os.PathLike[str] | None = None, bundled: Path = BUNDLED_LABS) -> list[SavedLab]:
+    """Every saved lab, newest first, then the bundled ones; damaged files are listed with their error."""
+    found = []
+    for root, is_bundled in ((Path(folder) if folder else labs_dir(), False), (bundled, True)):
+        paths = sorted(root.glob("*.json"), reverse=True) if root.is_dir() else []
+        for path in paths:
+            try:
+                found.append(SavedLab(path, load_lab(path), bundled=is_bundled))
+            except LabError as error:
+                found.append(SavedLab(path, None, str(error), is_bundled))
+    return found
+
+
+class LabRun:
+    """Both trainings of one lab on the server's ``TrainingSlot``, one after the other, then the result saved.
+
+    ``start()`` takes the slot for the first run at once (raising ``TrainingBusy`` if it is taken); a thread
+    then waits for it, starts the second run (waiting for the slot if someone took it meanwhile), combines
+    both and saves the result, whether or not anyone is still watching the page.
+    """
+
+    def __init__(self, settings: LabSettings, slot, owner: str, folder: str | os.PathLike[str] | None = None) -> None:
+        self.settings, self.slot, self.owner = settings, slot, owner
+        self.folder = Path(folder) if folder else labs_dir()
+        self.configs = lab_configs(settings)
+        self.jobs: list = []
+        self.stage = "starting"  # starting, plain, regularised, done, cancelled, failed
+        self.error = ""
+        self.path: Path | None = None
+        self.started = time.time()
+        self._cancelled = threading.Event()
+
+    @property
+    def running(self) -> bool:
+        return self.stage in ("starting", "plain", "regularised")
+
+    @property
+    def elapsed(self) -> float:
+        return time.time() - self.started
+
+    @property
+    def job(self):
+        """The training running now (or the last one)."""
+        return self.jobs[-1] if self.jobs else None
+
+    def start(self) -> LabRun:
+        self.jobs.append(self.slot.start(self.configs[0], self.owner))
+        self.stage = "plain"
+        threading.Thread(target=self._follow, name=f"lab-{self.owner}", daemon=True).start()
+        return self
+
+    def cancel(self) -> None:
+        """Stop the lab: the running training stops after its batch, the second one never starts."""
+        self._cancelled.set()
+        if self.job is not None:
+            self.job.cancel()
+
+    def _wait(self, job) -> bool:
+        while job.running:
+            time.sleep(0.3)
+        if job.status != "done":
+            self.stage = "cancelled" if job.status == "cancelled" or self._cancelled.is_set() else "failed"
+            self.error = job.error or ""
+            return False
+        return True
+
+    def _follow(self) -> None:
+        from model.jobs import TrainingBusy
+
+        try:
+            if not self._wait(self.jobs[0]):
+                return
+            while not self._cancelled.is_set():
+                try:
+                    self.jobs.append(self.slot.start(self.configs[1], self.owner))
+                    break
+                except TrainingBusy:
+                    time.sleep(1.0)  # Someone took the slot between the two runs: the lab waits its turn.
+            if self._cancelled.is_set():
+                self.stage = "cancelled"
+                return
+            self.stage = "regularised"
+            if not self._wait(self.jobs[1]):
+                return
+            result = combine(self.settings, self.jobs[0].result, self.jobs[1].result)
+            self.path = save_lab(result, self.folder)
+            self.stage = "done"
+        except (LabError, OSError) as error:
+            self.stage, self.error = "failed", str(error)
+
+
+def run_lab(settings: LabSettings, control_factory=None) -> LabResult:
+    """Train both runs here, one after the other, and combine them (the command line's path)."""
+    from model.train import train
+
+    results = []
+    for config in lab_configs(settings):
+        results.append(train(config, control_factory() if control_factory else None))
+    return combine(settings, *results)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run a lab from the command line, print both runs' final figures, and save the result with ``--save``."""
+    from data_loader import DataError
+
+    parser = argparse.ArgumentParser(prog="python -m model.overfitting", description=__doc__.splitlines()[0])
+    parser.add_argument("--classes", default=",".join(DEFAULT_CLASSES))
+    parser.add_argument("--per-class", type=int, default=100)
+    parser.add_argument("--augment-strength", type=float, default=0.6)
+    parser.add_argument("--dropout", type=float, default=0.5)
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data-dir")
+    parser.add_argument("--save", action="store_true", help="save the result in the registry's labs/ folder")
+    parser.add_argument("--folder", help="save into this folder instead (e.g. model/bundled/labs)")
+    arguments = parser.parse_args(argv)
+    try:
+        settings = LabSettings(classes=arguments.classes, per_class=arguments.per_class,
+                               augment_strength=arguments.augment_strength, dropout=arguments.dropout,
+                               epochs=arguments.epochs, seed=arguments.seed, data_dir=arguments.data_dir)
+        result = run_lab(settings)
+        for name in RUNS:
+            run = result.runs[name]
+            print(f"{RUN_TITLES[name]:>32}: training accuracy {run.final('accuracy'):.1%}, validation "
+                  f"{run.final('val_accuracy'):.1%} (gap {run.gap():+.1%}), lowest validation loss at epoch "
+                  f"{run.best_epoch()}, {run.seconds:.0f} s")
+        if arguments.save or arguments.folder:
+            print(f"saved {save_lab(result, arguments.folder)}")
+    except (DataError, ValueError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
