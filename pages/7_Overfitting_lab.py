@@ -3,7 +3,7 @@
 import streamlit as st
 
 from model.jobs import TrainingBusy
-from model.overfitting import RUN_TITLES, RUNS, LabRun, LabSettings, saved_labs
+from model.overfitting import RUN_TITLES, RUNS, LabRun, LabSettings, expected_seconds, saved_labs
 from ui.cache import categories_on_disk, training_slot
 from ui.lesson_charts import lab_curves
 from ui.models import session_id
@@ -114,8 +114,10 @@ def new_lab_section() -> None:
                            help="How far the random rotations, shifts and zooms go.")
     dropout = right.slider("Dropout rate", 0.1, 0.7, 0.5, 0.05, key="lab_dropout",
                            help="The share of units silenced at random before the classifier, while training.")
-    st.caption(f"Both runs train the small `lecture` network for 30 epochs, one after the other: about "
-               f"{max(1, round(per_class / 100 * 1.5))} minutes for {per_class} drawings per class on a 2-core CPU.")
+    seconds = expected_seconds(len(classes), per_class)
+    duration = f"{seconds / 60:.0f} minutes" if seconds >= 100 else f"{seconds:.0f} seconds"
+    st.caption(f"Both runs train the small `lecture` network for 30 epochs, one after the other: about {duration} "
+               f"for {len(classes)} categories of {per_class} drawings on a 2-core CPU.")
     if st.button("Run both trainings", type="primary", disabled=busy is not None or len(classes) < 2):
         try:
             settings = LabSettings(classes=classes, per_class=per_class, augment_strength=strength, dropout=dropout)

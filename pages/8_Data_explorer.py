@@ -47,7 +47,7 @@ def bitmaps() -> None:
     images = bitmap_page(root, name, number - 1, PER_PAGE)
     first = (number - 1) * PER_PAGE
     st.image(mosaic(images, columns=8), caption=f"{name}: drawings {first + 1:,}-{first + len(images):,} of {count:,}",
-             width="stretch" if len(images) >= 8 else "content")
+             width="stretch" if len(images) >= 8 else "content", output_format="PNG")
 
 
 def strokes() -> None:
@@ -56,7 +56,8 @@ def strokes() -> None:
     if not found["strokes"]:
         st.info(f"The data folder ({root}) holds no stroke files yet.")
         return
-    name = st.selectbox("Category", found["strokes"], key="replay_category")
+    names = sorted(found["strokes"], key=str.lower)
+    name = st.selectbox("Category", names, index=names.index("cat") if "cat" in names else 0, key="replay_category")
     try:
         drawings = stroke_drawings(root, name)
     except (DataError, OSError) as error:

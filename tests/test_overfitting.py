@@ -133,7 +133,7 @@ def test_without_augmentation_and_dropout_the_gap_is_wider_on_real_data(data_roo
     result = run_lab(settings)
     plain, regularised = result.runs["plain"], result.runs["regularised"]
     assert len(plain.history["accuracy"]) == len(regularised.history["accuracy"]) == 15
-    assert plain.final("accuracy") > 0.95, "the plain network learns its training drawings by heart"
-    assert plain.gap() > 0.2, plain.history
+    assert plain.final("accuracy") > 0.9, "the plain network learns its training drawings by heart"
+    assert plain.gap() > 0.15, plain.history
     assert plain.gap() > regularised.gap() + 0.1, (plain.gap(), regularised.gap())
     assert plain.best_epoch() < 15, "the plain run's validation loss turns back up before the end"
