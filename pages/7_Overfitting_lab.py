@@ -25,7 +25,8 @@ def show(result) -> None:
     for column, name in zip(columns, RUNS, strict=True):
         run = result.runs[name]
         column.metric(f"Validation accuracy, {RUN_TITLES[name]}", f"{run.final('val_accuracy'):.1%}",
-                      f"training {run.final('accuracy'):.1%}, gap {run.gap():+.1%}", delta_color="off")
+                      f"training {run.final('accuracy'):.1%}, gap {run.gap():+.1%}", delta_color="off",
+                      delta_arrow="off")
     left, right = st.columns(2)
     left.plotly_chart(lab_curves(result, "accuracy", "Accuracy (solid: training, dashed: validation)"),
                       key="lab_accuracy")
@@ -129,7 +130,7 @@ def new_lab_section() -> None:
         st.caption("Pick at least two categories.")
 
 
-st.header("Open a lab run earlier")
+st.header("Labs run earlier")
 saved_section()
 st.header("Run a new lab")
 new_lab_section()

@@ -47,7 +47,7 @@ def bitmaps() -> None:
     images = bitmap_page(root, name, number - 1, PER_PAGE)
     first = (number - 1) * PER_PAGE
     st.image(mosaic(images, columns=8), caption=f"{name}: drawings {first + 1:,}-{first + len(images):,} of {count:,}",
-             width="stretch" if len(images) >= 8 else "content", output_format="PNG")
+             width=760 if len(images) >= 8 else "content", output_format="PNG")
 
 
 def strokes() -> None:
@@ -57,15 +57,17 @@ def strokes() -> None:
         st.info(f"The data folder ({root}) holds no stroke files yet.")
         return
     names = sorted(found["strokes"], key=str.lower)
-    name = st.selectbox("Category", names, index=names.index("cat") if "cat" in names else 0, key="replay_category")
+    columns = st.columns(3)
+    name = columns[0].selectbox("Category", names, index=names.index("cat") if "cat" in names else 0,
+                                key="replay_category", on_change=lambda: st.session_state.update(replay_number=1))
     try:
         drawings = stroke_drawings(root, name)
     except (DataError, OSError) as error:
         st.error(f"These drawings cannot be read: {error}")
         return
-    number = st.number_input(f"Drawing (of {len(drawings)})", 1, len(drawings), key="replay_number")
-    speed = st.select_slider("Speed", [0.5, 1.0, 2.0, 4.0], 1.0, format_func=lambda value: f"{value:g}×",
-                             key="replay_speed")
+    number = columns[1].number_input(f"Drawing (of {len(drawings)})", 1, len(drawings), key="replay_number")
+    speed = columns[2].select_slider("Speed", [0.5, 1.0, 2.0, 4.0], 1.0, format_func=lambda value: f"{value:g}×",
+                                     key="replay_speed")
     drawing = drawings[number - 1]
     if drawing.timed:
         st.markdown(f"Drawn in **{drawing.duration / 1000:.1f} s**, {len(drawing.strokes)} strokes, real timing"
@@ -73,7 +75,7 @@ def strokes() -> None:
     else:
         st.markdown(f"{len(drawing.strokes)} strokes from the simplified file: no timing kept, replayed at a steady "
                     "pace.")
-    left, right = st.columns([3, 1])
+    left, right = st.columns([2, 1])
     with left:
         stroke_replay(drawing.strokes, speed, key=f"replay_{name}_{number}")
     with right:
@@ -108,7 +110,7 @@ def neighbours() -> None:
         st.warning(f"This drawing cannot be used: {error}")
         return
     left, right = st.columns([1, 3])
-    left.image(ink_on_paper(image, 4), caption="your drawing, as the network sees it")
+    left.image(ink_on_paper(image, 4), caption="your drawing, as the network sees it", width=112)
     guess, probability = ranking[0]
     votes = index.class_votes(found_neighbours)
     right.markdown(f"The network guesses **{guess}** ({probability:.0%}). Of the {count} most similar training "
@@ -117,7 +119,10 @@ def neighbours() -> None:
     right.caption(f"Searched {len(index):,} training drawings of {card.name} in the features of layer "
                   f"`{index.layer}` ({index.vectors.shape[1]} numbers per drawing).")
     st.html(drawing_cards([item.image for item in found_neighbours],
-                          [f"{item.class_name} · {item.similarity:.2f}" for item in found_neighbours]))
+                          [f"{item.class_name} · {item.similarity:.2f}" for item in found_neighbours],
+                          [item.class_name != guess for item in found_neighbours]))
+    st.caption(f"Under each drawing: its class and its cosine similarity to yours. A red frame marks a class other "
+               f"than the guess ({guess}).")
 
 
 {VIEWS[0]: bitmaps, VIEWS[1]: strokes, VIEWS[2]: neighbours}[view]()

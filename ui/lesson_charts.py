@@ -38,13 +38,18 @@ def ink_on_paper(image: np.ndarray, scale: int = 4) -> np.ndarray:
     return np.kron(255 - np.asarray(image, np.uint8), np.ones((scale, scale), np.uint8))
 
 
-def drawing_cards(images: list[np.ndarray], captions: list[str], size: int = 84) -> str:
-    """HTML for a wrapping row of drawings (28x28, 255 = ink) with a caption under each: fits a phone or a desk."""
+def drawing_cards(images: list[np.ndarray], captions: list[str], marked: list[bool] | None = None,
+                  size: int = 84) -> str:
+    """HTML for a wrapping row of drawings (28x28, 255 = ink) with a caption under each: fits a phone or a desk.
+
+    ``marked`` drawings get a red frame (the explorer marks neighbours of another class than the guess).
+    """
     cards = []
-    for image, caption in zip(images, captions, strict=True):
+    for image, caption, mark in zip(images, captions, marked or [False] * len(images), strict=True):
+        frame = "2px solid #d62728" if mark else "1px solid #c8ccd4"
         cards.append(f'<figure style="margin:0;width:{size}px;text-align:center">'
                      f'<img src="data:image/png;base64,{_png(ink_on_paper(image, 1))}" width="{size}" height="{size}" '
-                     'style="image-rendering:pixelated;border:1px solid #c8ccd4;border-radius:4px" '
+                     f'style="image-rendering:pixelated;border:{frame};border-radius:4px" '
                      f'alt="{escape(caption)}">'
                      f'<figcaption style="font-size:0.8rem;line-height:1.2">{escape(caption)}</figcaption></figure>')
     return f'<div style="display:flex;flex-wrap:wrap;gap:10px">{"".join(cards)}</div>'

@@ -82,7 +82,7 @@ export default function (component) {
     if (time >= end) time = 0;
     playing = true;
     last = null;
-    playButton.textContent = "⏸ Pause";
+    playButton.textContent = "Pause";
     root._frame = requestAnimationFrame(step);
   }
 
