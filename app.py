@@ -1,23 +1,30 @@
 """Doodle Lab's home page: what the app is for, links to the pages, and the card of the model in use.
 
-Run it with ``streamlit run app.py``; the other pages are the scripts in ``pages/``.
+Run it with ``streamlit run app.py``; the other pages are the scripts in ``pages/``. The title, the text
+and the links are drawn before anything heavy is imported, so that a visitor to a cold server sees them at
+once, with a "warming up" notice while TensorFlow and the models load in the background (``ui.cache.warm_up``).
 """
 
 import streamlit as st
 
-from ui.models import current_model_name, model_switcher, registry
+from ui.cache import warm_up
 from ui.navigation import HOME, PAGES, start_page
+from ui.warmup import wait_with_notice
 
 start_page(HOME)
 st.title("✏️ Doodle Lab")
 st.write("Draw something and watch a convolutional network guess what it is, look inside the network to see "
          "how it decides, play a *Quick, Draw!*-style game, or teach it new things.")
-predictor = model_switcher()
 for page in PAGES:
     try:
         st.page_link(page.path, label=f"**{page.title}**: {page.description}", icon=page.icon)
     except st.errors.StreamlitAPIException:  # Run on its own, without the pages folder beside it.
         st.markdown(f"{page.icon} **{page.title}**: {page.description}")
+wait_with_notice(warm_up(), blocking_steps=2)  # TensorFlow and the models; the rest goes on in the background.
+
+from ui.models import current_model_name, model_switcher, registry  # noqa: E402 - only once TensorFlow is loaded
+
+predictor = model_switcher()
 st.subheader(f"Model in use: {current_model_name()}")
 if predictor is None:  # The switcher has said why.
     st.stop()

@@ -1,6 +1,6 @@
 """Run the benchmarks: ``python -m bench`` prints a table of all of them; ``python -m bench NAME`` runs one
-and prints its figures as a JSON object on the last line. Names: inference, data, teach, training, browser,
-neighbours.
+and prints its figures as a JSON object on the last line. Names: inference, data, teach, training, browser, warm,
+classroom, neighbours.
 
 The data benchmark pins the process to one core while it times the rasterizer.
 """
@@ -13,7 +13,7 @@ import json
 import os
 import sys
 
-NAMES = ("inference", "data", "teach", "training", "browser", "neighbours")
+NAMES = ("inference", "data", "teach", "training", "browser", "warm", "classroom", "neighbours")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,7 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in selected:
         module = importlib.import_module(f"bench.{name}")
         print(f"running {name}...", file=sys.stderr, flush=True)
-        kwargs = {"data_dir": arguments.data_dir} if name in ("training", "data", "teach", "neighbours") else {}
+        kwargs = {"data_dir": arguments.data_dir} if name in ("training", "data", "teach", "warm", "classroom",
+                                                              "neighbours") else {}
         results[name] = module.run(**kwargs)
         if not arguments.name:
             for label, value in module.table(results[name]):

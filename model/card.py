@@ -9,6 +9,7 @@ history, the device, the creation time and the command that reproduces the model
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -39,12 +40,11 @@ class ModelCard:
     transfer: str = "none"
     description: str = ""
     input: dict[str, Any] = field(default_factory=lambda: dict(INPUT_CONVENTION))
+    saved_by: str = ""
+    owner: str = ""
 
     def __post_init__(self) -> None:
-        if len(self.class_names) < 2:
-            raise ValueError(f"a model card needs at least two class names, got {self.class_names!r}")
-        if self.recipe not in ("quickdraw", "mnist"):
-            raise ValueError(f"unknown rendering recipe {self.recipe!r} in the card of {self.name!r}")
+        check_fields(self)
 
     @property
     def num_classes(self) -> int:
@@ -53,7 +53,7 @@ class ModelCard:
     def summary(self) -> str:
         """One sentence for the UI: classes, accuracy and data."""
         accuracy = self.metrics.get("test_top1")
-        accuracy_text = f", {accuracy:.1%} top-1 on its test split" if isinstance(accuracy, float) else ""
+        accuracy_text = f", {accuracy:.1%} top-1 on its test split" if accuracy is not None else ""
         source = self.data.get("source", "unknown data")
         return f"{self.architecture} network, {self.num_classes} classes from {source}{accuracy_text}"
 
@@ -71,3 +71,89 @@ class ModelCard:
         if missing:
             raise ValueError(f"the model card lacks {', '.join(missing)}")
         return cls(**known)
+
+
+def _is_number(value: Any) -> bool:
+    """A JSON number (not a boolean); NaN is allowed, as a diverged training records it."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_share(value: Any) -> bool:
+    return _is_number(value) and (math.isnan(value) or 0 <= value <= 1)
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _numbers(value: Any) -> bool:
+    return isinstance(value, list) and all(_is_number(item) for item in value)
+
+
+def _number_map(value: Any) -> bool:
+    return isinstance(value, dict) and all(_is_number(item) for item in value.values())
+
+
+# What each field must hold: (test, description). Metrics a newer version adds may be anything JSON holds.
+_FIELDS = {
+    "name": (_is_text, "a string"),
+    "recipe": (_is_text, "a string"),
+    "architecture": (_is_text, "a string"),
+    "data": (lambda value: isinstance(value, dict), "an object"),
+    "metrics": (lambda value: isinstance(value, dict), "an object"),
+    "history": (lambda value: isinstance(value, dict) and all(_numbers(item) for item in value.values()),
+                "an object of lists of numbers"),
+    "device": (_is_text, "a string"),
+    "created": (_is_text, "a string"),
+    "command": (_is_text, "a string"),
+    "parameters": (lambda value: isinstance(value, int) and not isinstance(value, bool) and value >= 0,
+                   "a whole number, 0 or more"),
+    "training_seconds": (lambda value: _is_number(value) and not value < 0, "a number, 0 or more"),
+    "base_model": (lambda value: value is None or isinstance(value, str), "a string or null"),
+    "transfer": (_is_text, "a string"),
+    "description": (_is_text, "a string"),
+    "input": (lambda value: isinstance(value, dict), "an object"),
+    "saved_by": (_is_text, "a string"),
+    "owner": (_is_text, "a string"),
+}
+_METRICS = {
+    "test_top1": (_is_share, "a number from 0 to 1"),
+    "test_top3": (_is_share, "a number from 0 to 1"),
+    "test_count": (lambda value: isinstance(value, int) and not isinstance(value, bool) and value >= 0,
+                   "a whole number, 0 or more"),
+    "per_class": (_number_map, "an object of numbers"),
+    "confusion": (lambda value: isinstance(value, list) and all(_numbers(row) for row in value),
+                  "a list of lists of numbers"),
+    "evaluated_on": (_is_text, "a string"),
+}
+
+
+def check_fields(card: ModelCard) -> None:
+    """Raise ``ValueError`` naming the first field of ``card`` whose type or value is wrong.
+
+    This is the one place where a card's contents are checked: every card the app builds or reads passes
+    here, so a card with, say, ``"metrics": "oops"`` or ``"class_names": "abc"`` is refused as a whole
+    instead of failing later on a page.
+    """
+    names = card.class_names
+    if not isinstance(names, list) or not all(isinstance(name, str) and name.strip() for name in names):
+        raise ValueError(f"the card's class_names must be a list of non-empty strings, got {names!r}")
+    if len(names) < 2:
+        raise ValueError(f"a model card needs at least two class names, got {names!r}")
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise ValueError(f"the card's class_names repeat {', '.join(map(repr, duplicates))}")
+    for name, (test, description) in _FIELDS.items():
+        value = getattr(card, name)
+        if not test(value):
+            raise ValueError(f"the card's {name} must be {description}, got {_shown(value)}")
+    for name, (test, description) in _METRICS.items():
+        if name in card.metrics and not test(card.metrics[name]):
+            raise ValueError(f"the card's metrics.{name} must be {description}, got {_shown(card.metrics[name])}")
+    if card.recipe not in ("quickdraw", "mnist"):
+        raise ValueError(f"unknown rendering recipe {card.recipe!r} in the card of {card.name!r}")
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -31,7 +31,7 @@ from data_loader import DatasetSplits, DrawingDataset, build_splits, split
 from model import architectures
 from model.card import ModelCard
 from model.config import TrainConfig
-from model.evaluate import Evaluation, evaluate
+from model.evaluate import Evaluation, chance_warning, evaluate
 from model.registry import ModelEntry, Registry, load_model
 
 
@@ -285,12 +285,20 @@ def train(config: TrainConfig, control: TrainingControl | None = None) -> Traini
 
 
 def save_result(result: TrainingResult, name: str, registry: Registry | None = None,
-                activate: bool = False) -> ModelEntry:
-    """Save a finished training under ``name`` (atomically) and optionally make it the active model."""
+                activate: bool = False, saved_by: str = "", owner: str = "") -> ModelEntry:
+    """Save a finished training under ``name`` (atomically) and optionally make it the active model.
+
+    ``saved_by`` is the name a person typed when saving (shown on the Models page) and ``owner`` the id of
+    the Streamlit session that saved it (who may rename or delete it without the teacher key).
+    """
     if result.cancelled:
         raise ValueError("a cancelled training is not saved")
+    saved_by = " ".join(str(saved_by).split())
+    if len(saved_by) > 64 or not saved_by.isprintable():
+        raise ValueError(f"the saver's name must be at most 64 printable characters, got {saved_by[:70]!r}")
     registry = registry or Registry()
-    card = dataclasses.replace(result.card, name=name, command=_command_named(result.card.command, name))
+    card = dataclasses.replace(result.card, name=name, command=_command_named(result.card.command, name),
+                               saved_by=saved_by, owner=str(owner))
     entry = registry.save(result.model, card)
     result.card = card  # Only once it is saved: a refused name leaves the result as it was, ready for another.
     if activate:
@@ -385,19 +393,21 @@ def config_from_arguments(argv: list[str] | None = None) -> tuple[TrainConfig, b
 def main(argv: list[str] | None = None) -> int:
     """Train from the command line, print test metrics, and save when ``--name`` is given."""
     from data_loader import DataError
-    from model.registry import RegistryError, check_name
+    from model.registry import RegistryError
 
     warnings.showwarning = lambda message, *_, **__: print(f"warning: {message}", file=sys.stderr)
     try:
         config, activate = config_from_arguments(argv)
-        if config.name:
-            check_name(config.name)
-            if config.name in Registry().names():
-                raise RegistryError(f"a model named {config.name!r} already exists: choose another --name")
+        if config.name is not None:  # Before training: a name that cannot be saved would waste the training.
+            registry = Registry()
+            registry.check_new_name(config.name)
+            registry.check_writable()
         result = train(config, TrainingControl(_print_progress))
         print(f"trained on {result.card.device} in {result.card.training_seconds:.0f} s; "
               f"{result.evaluated_on} top-1 {result.evaluation.top1:.2%}, top-3 {result.evaluation.top3:.2%} "
               f"on {len(result.evaluation.labels):,} drawings")
+        if warning := chance_warning(result.evaluation):
+            print(f"warning: {warning}")
         for name, accuracy in result.evaluation.per_class.items():
             print(f"  {name:>20}  {accuracy:.2%}")
         if config.name:

@@ -1,30 +1,80 @@
-"""Train: pick classes of QuickDraw or MNIST, or draw your own; train or fine-tune; watch it learn; use it."""
+"""Train: pick classes of QuickDraw or MNIST, or draw your own; train or fine-tune; watch it learn; use it.
+
+Trainings run in worker processes, not in the web server: the page submits a job to the server's queue
+(``model.jobs``) and follows it. A student's job is found again after a reload (``ui.owner``).
+"""
 
 import streamlit as st
 
 from data_loader.quickdraw import CATEGORIES
 from model.architectures import ARCHITECTURES, TRAINABLE
-from model.jobs import TrainingBusy
+from model.jobs import JobError
 from model.registry import RegistryError
 from model.train import save_result
-from ui.cache import categories_on_disk, training_slot
+from ui.cache import categories_on_disk, job_queue
 from ui.choices import DATA_SOURCES, EXPLANATIONS, FORMATS, STARTS, config_from_choices, default_format
-from ui.models import model_switcher, registry, session_id, use_model
+from ui.models import current_model_name, model_switcher, registry, use_model
 from ui.navigation import page, start_page
-from ui.training import collect_drawings, progress_panel, results_panel, save_drawings
+from ui.owner import owner_id
+from ui.teacher import forget_key, refuse, teacher_allows
+from ui.training import collect_drawings, drawings_dataset, progress_panel, queue_panel, results_panel
 
 start_page(page("Train"))
 st.title("🏋️ Train a network")
 model_switcher()
-slot, me = training_slot(), session_id()
-job = st.session_state.get("job")
+queue, me = job_queue(), owner_id()
+
+
+def my_job():
+    """This visitor's job: the one this session follows, else their latest one (after a reload), else None."""
+    job_id = st.session_state.get("job_id")
+    if job_id is None:
+        mine = queue.jobs(owner=me, purpose="train")
+        if not mine:
+            return None
+        job_id = st.session_state["job_id"] = mine[-1].id
+    try:
+        return queue.get(job_id)
+    except JobError:
+        st.session_state.pop("job_id", None)
+        return None
 
 
 @st.fragment(run_every=1.0)
-def live(job) -> None:
-    if not job.running:
+def live(job_id: str) -> None:
+    try:
+        job = queue.get(job_id)
+    except JobError:
+        job = None
+    if job is None or not job.active:
         st.rerun(scope="app")
-    progress_panel(job)
+    if job.state == "queued":
+        queue_panel(job, queue)
+    else:
+        progress_panel(job, queue)
+
+
+def others_panel() -> None:
+    """The other sessions' trainings, queued or running; cancelling one asks for the teacher key if one is set."""
+    others = [job for job in queue.jobs() if job.active and job.owner != me]
+    if not others:
+        return
+    with st.expander(f"Other trainings on this server: {len(others)} queued or running"):
+        allowed = None
+        for job in others:
+            left, right = st.columns([4, 1])
+            place = "running" if job.state == "running" else f"queued, place {job.position + 1}"
+            left.write(f"{job.label or 'a training'} · {place} · {job.elapsed or job.waited:.0f} s")
+            if right.button("Cancel", key=f"cancel_other_{job.id}"):
+                allowed = job.id
+        permitted = teacher_allows("cancel another session's training", "cancel")
+        if allowed is not None:
+            if permitted:
+                queue.cancel(allowed)
+                forget_key("cancel")
+                st.toast("That training is cancelled.")
+            else:
+                refuse("cancel another session's training")
 
 
 def explained(widget, key: str):
@@ -34,10 +84,10 @@ def explained(widget, key: str):
 
 
 def setup() -> None:
-    busy = slot.busy_with()
-    if busy is not None:
-        st.warning("A training is running in another session; you can train when it ends. Every other page "
-                   "keeps working meanwhile.")
+    waiting = [job for job in queue.jobs() if job.active]
+    if waiting:
+        st.info(f"{len(waiting)} training{'s are' if len(waiting) > 1 else ' is'} queued or running on this "
+                "server: yours will start when a worker is free. Every other page keeps working meanwhile.")
     data = explained(st.radio("Data", list(DATA_SOURCES), horizontal=True), "data")
     classes, drawings, per_class, data_format = [], None, 1000, "bitmap"
     if DATA_SOURCES[data] == "quickdraw":
@@ -82,50 +132,84 @@ def setup() -> None:
                                       if "quickdraw18" in names else 0), "base")
     if STARTS[start] == "fine_tuning":
         fine_tune_epochs = explained(st.slider("Fine-tuning epochs", 1, 30, 5), "fine_tune_epochs")
-    blocked = busy is not None or (DATA_SOURCES[data] == "file" and not drawings)
+    blocked = DATA_SOURCES[data] == "file" and not drawings
     if st.button("Train", type="primary", disabled=blocked):
         try:
+            registry().check_writable()  # Say it now, not after the training.
             recipe = "mnist" if base == "mnist" else "quickdraw"
-            dataset_file = str(save_drawings(drawings, recipe)) if drawings else None
             config = config_from_choices(data, classes, per_class, architecture, epochs, batch_size, learning_rate,
-                                         augment, strength, dropout, start, base, dataset_file, fine_tune_epochs,
+                                         augment, strength, dropout, start, base,
+                                         "dataset.npz" if drawings else None, fine_tune_epochs,
                                          data_format=data_format)
-            st.session_state["job"] = slot.start(config, me)
+            dataset = drawings_dataset(drawings, recipe) if drawings else None
+            label = ", ".join(classes) if classes else "own drawings: " + ", ".join(drawings)
+            job = queue.submit(config, me, label, dataset=dataset, purpose="train")
+            st.session_state["job_id"] = job.id
             st.rerun()
-        except (ValueError, TrainingBusy, OSError) as error:
+        except (ValueError, JobError, RegistryError, OSError) as error:
             st.error(f"Cannot start: {error}")
 
 
+def save_form(result) -> None:
+    """Save the model under a name: for this session only ("Save and use it") or without switching."""
+    with st.form("save"):
+        name = st.text_input("Save as", f"my-{result.card.architecture}-{len(result.card.class_names)}-classes")
+        saved_by = st.text_input("Your name (optional)", max_chars=64,
+                                 help="Shown with the model on the Models page, so that the class knows whose it is.")
+        left, right = st.columns(2)
+        switch = left.form_submit_button("Save and use it", type="primary",
+                                         help="Your session switches to it; nobody else's does.")
+        keep = right.form_submit_button("Save without switching")
+    if switch or keep:
+        try:
+            entry = save_result(result, name.strip(), registry(), saved_by=saved_by, owner=me)
+        except (ValueError, RegistryError, OSError) as error:
+            st.error(f"Not saved: {error}")
+            return
+        if switch:
+            use_model(entry.name)
+        st.session_state["saved_model"] = (entry.name, bool(switch))
+        st.rerun()
+
+
 def finish(job) -> None:
-    if job.status == "failed":
+    if job.state == "failed":
         st.error(f"The training failed: {job.error}")
-    elif job.status == "cancelled":
+    elif job.state == "cancelled":
         st.warning("Training cancelled. Nothing was saved; the models are as they were.")
     else:
-        results_panel(job)
-        with st.form("save"):
-            name = st.text_input("Save as", f"my-{job.config.architecture}-{len(job.result.card.class_names)}-classes")
-            if st.form_submit_button("Save and make it the active model", type="primary"):
-                try:
-                    entry = save_result(job.result, name.strip(), registry(), activate=True)
-                except (ValueError, RegistryError, OSError) as error:
-                    st.error(f"Not saved: {error}")
-                else:
-                    use_model(entry.name)
-                    st.session_state["saved_model"] = entry.name
-                    st.rerun()
-    if st.session_state.get("saved_model"):
-        st.success(f"Saved **{st.session_state['saved_model']}**: it is now the active model on every page.")
+        loaded = st.session_state.get("job_result")
+        if loaded is None or loaded[0] != job.id:
+            try:
+                loaded = st.session_state["job_result"] = (job.id, queue.result(job.id))
+            except (JobError, RegistryError, OSError, ValueError) as error:
+                st.error(f"The trained model cannot be read: {error}")
+                loaded = None
+        if loaded is not None:
+            results_panel(loaded[1])
+            save_form(loaded[1])
+    saved = st.session_state.get("saved_model")
+    if saved:
+        name, switched = saved
+        if switched:
+            st.success(f"Saved **{name}**: your session now uses it. Other sessions, and the default model for "
+                       "everyone, are unchanged (the Models page can make it the default).")
+        else:
+            st.success(f"Saved **{name}**. Your session still uses {current_model_name()}; pick {name} in the "
+                       "sidebar to try it.")
     if st.button("Start over"):
-        for key in ("job", "saved_model"):
+        queue.remove(job.id)
+        for key in ("job_id", "job_result", "saved_model"):
             st.session_state.pop(key, None)
         st.rerun()
 
 
+job = my_job()
 if job is None:
     setup()
-elif job.running:
-    st.info(f"Training {', '.join(job.config.classes) or 'your drawings'} ...")
-    live(job)
+elif job.active:
+    st.info(f"Training {job.label} ...")
+    live(job.id)
 else:
     finish(job)
+others_panel()

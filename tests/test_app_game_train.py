@@ -1,5 +1,5 @@
-"""AppTest tests of the Game, Train and Models pages: a short game (a win and a timeout), a short training that
-ends with a saved, active model, and managing the registry."""
+"""AppTest tests of the Game, Train and Models pages: a short game (a win and a timeout), a short training in a
+worker process that ends with a model saved for this session, and managing the registry."""
 
 from __future__ import annotations
 
@@ -72,7 +72,30 @@ def widget(items, label: str):
     return next(item for item in items if item.label == label)
 
 
-def test_a_short_training_ends_with_a_saved_active_model(registry, real_data: Path) -> None:
+@pytest.fixture
+def workers():
+    """Training worker processes started by the pages of a test are stopped at its end."""
+    from model.pool import stop_all
+
+    yield
+    stop_all()
+
+
+def finished_job(app, timeout: float = 180):
+    """Wait for the job the page submitted to end in its worker process; return its last snapshot."""
+    from ui.cache import job_queue
+
+    queue = job_queue()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = queue.get(app.session_state["job_id"])
+        if not job.active:
+            return job
+        time.sleep(0.5)
+    raise AssertionError(f"the job is still {job.state} after {timeout} s")
+
+
+def test_a_short_training_is_saved_for_this_session_only(registry, real_data: Path, workers) -> None:
     app = run_page("pages/5_Train.py")
     app.multiselect[0].set_value(["apple", "eye", "rainbow"])
     widget(app.slider, "Drawings per class").set_value(100)
@@ -81,49 +104,68 @@ def test_a_short_training_ends_with_a_saved_active_model(registry, real_data: Pa
     widget(app.button, "Train").click()
     app.run()
     assert not app.exception and not app.error, [item.value for item in app.error]
-    job = app.session_state["job"]
-    deadline = time.monotonic() + 120
-    while job.running and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert job.status == "done", job.error
+    assert any(item.value.startswith("Training apple, eye, rainbow") for item in app.info)
+    job = finished_job(app)
+    assert job.state == "done", job.error
     app.run()
     assert any(metric.label == "Test top-1" for metric in app.metric)
     widget(app.text_input, "Save as").set_value("three-shapes")
-    widget(app.button, "Save and make it the active model").click()
+    widget(app.text_input, "Your name (optional)").set_value("Ada")
+    widget(app.button, "Save and use it").click()
     app.run()
     assert not app.exception
-    assert registry.active_name() == "three-shapes"
-    assert registry.get("three-shapes").card.class_names == ["apple", "eye", "rainbow"]
-    assert registry.get("three-shapes").card.data["train_counts"] == {"apple": 80, "eye": 80, "rainbow": 80}
-    assert "Saved **three-shapes**" in texts(app) or any("three-shapes" in item.value for item in app.success)
+    card = registry.get("three-shapes").card
+    assert card.class_names == ["apple", "eye", "rainbow"] and card.saved_by == "Ada"
+    assert card.owner == app.session_state["owner_id"] and card.data["train_counts"] == {name: 80 for name in
+                                                                                         card.class_names}
+    assert app.session_state["model_name"] == "three-shapes", "the saver's session switches"
+    assert registry.active_name() == "quickdraw18", "the default for everyone is unchanged"
+    other = run_page("app.py")
+    assert "Model in use: quickdraw18" in [item.value for item in other.subheader], "another session is unchanged"
+    assert any("Saved **three-shapes**: your session now uses it" in item.value for item in app.success)
+
+    reloaded = run_page("pages/5_Train.py", {"owner_id": app.session_state["owner_id"]})  # A reload, same owner.
+    assert any(metric.label == "Test top-1" for metric in reloaded.metric), "the finished job is found again"
+    widget(reloaded.text_input, "Save as").set_value("three-again")
+    widget(reloaded.button, "Save without switching").click()
+    reloaded.run()
+    assert "three-again" in registry.names() and reloaded.sidebar.selectbox[0].value == "quickdraw18"
+    widget(reloaded.button, "Start over").click()
+    reloaded.run()
+    assert not job.folder.exists(), "starting over removes the job and its files"
+    assert any(button.label == "Train" for button in reloaded.button)
 
 
-def test_a_second_session_is_told_a_training_is_running(registry, real_data: Path) -> None:
+def test_another_session_sees_the_queue_and_needs_the_teacher_key_to_cancel(registry, real_data: Path, workers,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     from model.config import TrainConfig
-    from model.jobs import TrainingBusy
-    from ui.cache import training_slot
+    from ui.cache import job_queue
 
-    slot = training_slot()  # The server's one slot, which every session's Train page uses.
-    config = TrainConfig(classes=["apple", "eye"], per_class=300, architecture="book", epochs=50, batch_size=8)
-    job = slot.start(config, owner="first-session")
+    queue = job_queue()  # The server's queue, which every session's Train page uses.
+    config = TrainConfig(classes=["apple", "eye"], per_class=300, architecture="book", epochs=50, batch_size=8,
+                         data_dir=str(real_data))
+    job = queue.submit(config, owner="first-session", label="apple, eye")
     try:
-        with pytest.raises(TrainingBusy, match="another session"):
-            slot.start(config, owner="second-session")
-        assert slot.busy_with() is job
+        monkeypatch.setenv("DOODLE_TEACHER_KEY", "owl")
         second = run_page("pages/5_Train.py")  # Another person opens the Train page meanwhile.
-        assert any("A training is running in another session" in item.value for item in second.warning)
-        assert widget(second.button, "Train").disabled
+        assert any("1 training is queued or running" in item.value for item in second.info)
+        assert not widget(second.button, "Train").disabled, "they can queue their own"
+        next(button for button in second.button if button.key == f"cancel_other_{job.id}").click().run()
+        assert queue.get(job.id).active and not queue.get(job.id).cancel_requested, "no key, no cancel"
+        assert any("only the teacher can cancel" in item.value for item in second.error)
+        widget(second.text_input, "Teacher key to cancel another session's training").set_value("owl")
+        next(button for button in second.button if button.key == f"cancel_other_{job.id}").click().run()
+        assert not second.exception
+        assert queue.get(job.id).cancel_requested or queue.get(job.id).state == "cancelled"
         seven = [[[10, 90, 60], [10, 10, 100]]]
         draw = run_page("pages/1_Draw.py", {"canvas": canvas_state(seven)})  # Every other page keeps working.
         assert any(item.value.startswith("## ") for item in draw.markdown)
     finally:
-        job.cancel()
-        deadline = time.monotonic() + 60
-        while job.running and time.monotonic() < deadline:
-            time.sleep(0.2)
-    assert job.status == "cancelled" and slot.busy_with() is None
-    assert slot.start(TrainConfig(classes=["apple", "eye"], per_class=20, architecture="book", epochs=1),
-                      owner="second-session", background=False).status == "done"
+        queue.cancel(job.id)
+    deadline = time.monotonic() + 60
+    while queue.get(job.id).active and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert queue.get(job.id).state == "cancelled"
 
 
 def test_models_page_activates_and_deletes(registry, tiny_training) -> None:
@@ -142,7 +184,7 @@ def test_models_page_activates_and_deletes(registry, tiny_training) -> None:
     assert not [button for button in app.button if button.key in ("delete_quickdraw18", "delete_mnist")]
 
 
-def test_drawing_your_own_examples_enables_training(registry, real_data: Path) -> None:
+def test_drawing_your_own_examples_enables_training(registry, real_data: Path, workers) -> None:
     from data_loader.quickdraw import load_strokes
 
     app = run_page("pages/5_Train.py")
@@ -165,16 +207,15 @@ def test_drawing_your_own_examples_enables_training(registry, real_data: Path) -
     widget(app.slider, "Fine-tuning epochs").set_value(1)
     app.run()
     widget(app.button, "Train").click().run()
-    job = app.session_state["job"]
-    deadline = time.monotonic() + 120
-    while job.running and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert job.status == "done", job.error
+    job = finished_job(app)
+    assert job.state == "done", job.error
     assert (job.config.transfer, job.config.base) == ("fine_tuning", "quickdraw18")
+    assert (job.folder / "dataset.npz").is_file(), "the drawings travel with the job, and go with it"
+    assert not list(registry.folder.parent.glob("**/my-drawings-*.npz")), "no stray dataset next to the registry"
     app.run()
     assert not app.exception
     assert any(metric.label == "Validation top-1" for metric in app.metric), "no test part is kept for 20 drawings"
-    evaluation = job.result.evaluation
+    evaluation = app.session_state["job_result"][1].evaluation
     true_index, guess_index = int(evaluation.labels[0]), int(evaluation.predictions[0])  # A cell with drawings.
     true_name, guess_name = evaluation.class_names[true_index], evaluation.class_names[guess_index]
     count = int(((evaluation.labels == true_index) & (evaluation.predictions == guess_index)).sum())
@@ -184,9 +225,9 @@ def test_drawing_your_own_examples_enables_training(registry, real_data: Path) -
     assert any(f"{count} {true_name} drawings guessed as {guess_name}" in str(chart.proto)
                for chart in app.get("plotly_chart"))
     widget(app.text_input, "Save as").set_value("star-ladder")
-    widget(app.button, "Save and make it the active model").click().run()
+    widget(app.button, "Save and use it").click().run()
     assert not app.exception
-    assert registry.active_name() == "star-ladder" and app.session_state["model_name"] == "star-ladder"
+    assert registry.active_name() == "quickdraw18" and app.session_state["model_name"] == "star-ladder"
     assert app.sidebar.selectbox[0].value == "star-ladder"
     assert registry.get("star-ladder").card.class_names == ["star", "ladder"]
 
@@ -205,15 +246,15 @@ def test_activating_a_model_switches_this_session_and_the_sidebar_switches_it_ba
     assert any(item.value.startswith("Draw one of: 0, 1, 2") for item in draw.caption)
 
 
-def test_clearing_model_caches_keeps_the_training_slot() -> None:
-    from ui.cache import clear_model_caches, load_predictor, training_slot
+def test_clearing_model_caches_keeps_the_training_queue(registry, workers) -> None:
+    from ui.cache import clear_model_caches, job_queue, load_predictor
 
-    slot = training_slot()
+    queue = job_queue()
     version = Predictor.load(str(BUNDLED_DIR / "mnist")).card.created
     first = load_predictor("mnist", version)
     assert load_predictor("mnist", version) is first, "a model is loaded once"
     clear_model_caches()
-    assert training_slot() is slot, "a training in progress stays the server's only one"
+    assert job_queue() is queue, "the queue and its workers stay"
     assert load_predictor("mnist", version) is not first, "models are reloaded after a change"
 
 

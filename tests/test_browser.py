@@ -170,7 +170,7 @@ def test_retraining_in_the_browser_switches_the_draw_page_to_the_new_model(page,
     page.get_by_text("Test top-1").wait_for(timeout=300_000)
     name_box = page.get_by_label("Save as")
     name_box.fill("browser-trained")
-    page.get_by_role("button", name="Save and make it the active model").click()
+    page.get_by_role("button", name="Save and use it").click()
     page.get_by_text("Saved browser-trained").wait_for(timeout=60_000)
     sidebar = page.locator("[data-testid='stSidebar']")
     sidebar.get_by_role("link", name="Draw").click()  # The same session, through the sidebar's link.
@@ -180,3 +180,44 @@ def test_retraining_in_the_browser_switches_the_draw_page_to_the_new_model(page,
     replay(page, canvas, drawings_of(data_root, "fish", 1)[0])
     assert wait_for_guess(page).split("\n")[0] in {"cat", "fish", "house"}
     assert_no_errors(page)
+
+
+def test_a_training_in_one_context_while_another_keeps_guessing(browser, app_url, data_root: Path) -> None:
+    """The training runs in a worker process: another person's Draw page keeps guessing meanwhile, and the
+    trainer finds their job again after reloading the page."""
+    trainer, drawer = (browser.new_context(viewport={"width": 1300, "height": 950}) for _ in range(2))
+    try:
+        train_page = trainer.new_page()
+        train_page.goto(f"{app_url}Train")
+        epochs = train_page.get_by_role("slider", name="Epochs")
+        epochs.wait_for(timeout=60_000)
+        epochs.focus()
+        epochs.press("Home")  # One epoch of 1000 cats, fish and houses (the page's defaults) on the doodle network.
+        train_page.wait_for_timeout(700)
+        train_page.get_by_role("button", name="Train", exact=True).click()
+        train_page.get_by_text(re.compile(r"epoch 1 of 1|Preparing the data|Waiting in the queue")).first.wait_for(
+            timeout=60_000)
+
+        draw_page = drawer.new_page()
+        canvas = open_canvas(draw_page, f"{app_url}Draw")
+        guesses = []
+        for category in ("apple", "rainbow", "eye"):
+            replay(draw_page, canvas, drawings_of(data_root, category, 1)[0], pause=0)
+            guesses.append(wait_for_guess(draw_page, timeout=30))
+            draw_page.get_by_role("button", name="Reset canvas & history").click()
+            draw_page.locator(".st-key-top_guess").wait_for(state="detached", timeout=20_000)
+        assert all(guesses), guesses
+        assert sum(guess.startswith(category) for guess, category in zip(guesses, ("apple", "rainbow", "eye"),
+                                                                          strict=True)) >= 2, guesses
+        assert train_page.get_by_text("Test top-1").count() == 0, "the training was still running meanwhile"
+        assert_no_errors(draw_page)
+
+        train_page.get_by_text("Test top-1").wait_for(timeout=300_000)
+        train_page.reload()
+        train_page.get_by_text("Test top-1").wait_for(timeout=60_000)  # The same person's job, found again.
+        assert_no_errors(train_page)
+        train_page.get_by_role("button", name="Start over").click()
+        train_page.get_by_role("button", name="Train", exact=True).wait_for(timeout=30_000)
+    finally:
+        trainer.close()
+        drawer.close()

@@ -182,3 +182,188 @@ def test_a_malformed_card_beside_a_model_file_is_a_clear_error(tiny_training, re
     (copy / "card.json").write_text(json.dumps(card))
     with pytest.raises(RegistryError, match="card"):
         load_model(str(copy), registry)
+
+
+# Hardening (issue 8): names, card types, damaged folders, checks before training, leftovers, messages.
+
+def _edit_card(folder: Path, **changes) -> None:
+    card = json.loads((folder / "card.json").read_text())
+    card.update(changes)
+    (folder / "card.json").write_text(json.dumps(card))
+
+
+@pytest.mark.parametrize("name", ["active.json", "card.json", "model.keras", "bad\n", "tab\there", "x.npz",
+                                  "cache.onnx", "weird.JSON"])
+def test_reserved_names_and_control_characters_are_refused_with_the_rule(name: str) -> None:
+    with pytest.raises(RegistryError, match=r"not a valid model name: use 1 to 64 .*active\.json"):
+        check_name(name)
+
+
+def test_a_model_named_active_json_cannot_break_activation(tiny_training, registry: Registry) -> None:
+    with pytest.raises(RegistryError, match="not a valid model name"):
+        save_result(tiny_training, "active.json", registry)
+    save_result(tiny_training, "good1", registry, activate=True)
+    assert registry.active_name() == "good1" and (registry.folder / "active.json").is_file()
+
+
+def test_a_folder_left_in_the_pointers_place_is_reported_and_can_be_deleted(tiny_training, registry: Registry) -> None:
+    folder = save_result(tiny_training, "model-a", registry).folder
+    shutil.copytree(folder, registry.folder / "active.json")  # What an older version saved for `--name active.json`.
+    assert "active.json" not in registry.names()
+    assert [(item.name, "not a valid model name" in item.problem) for item in registry.damaged()] == [
+        ("active.json", True)]
+    with pytest.raises(RegistryError, match="active.json is not a file"):
+        registry.check_writable()
+    with pytest.raises(RegistryError, match="active.json is not a file"):
+        registry.activate("model-a")
+    registry.delete("active.json")
+    registry.check_writable()
+    registry.activate("model-a")
+    assert registry.active_name() == "model-a" and registry.damaged() == []
+
+
+@pytest.mark.parametrize(("changes", "field"), [
+    ({"metrics": "oops"}, "metrics"), ({"data": [1]}, "data"), ({"class_names": "abc"}, "class_names"),
+    ({"class_names": ["apple", "apple", "rainbow"]}, "class_names repeat 'apple'"),
+    ({"class_names": ["apple", "", "rainbow"]}, "class_names"), ({"history": {"loss": "low"}}, "history"),
+    ({"parameters": "many"}, "parameters"), ({"metrics": {"test_top1": "97%"}}, "metrics.test_top1"),
+    ({"name": 5}, "name"), ({"saved_by": ["x"]}, "saved_by"),
+])
+def test_a_card_with_wrong_types_is_a_damaged_model(tiny_training, registry: Registry, changes: dict,
+                                                    field: str) -> None:
+    entry = save_result(tiny_training, "typed", registry, activate=True)
+    _edit_card(entry.folder, **changes)
+    assert "typed" not in registry.names(), "an invalid card is never used"
+    assert registry.active_name() == "quickdraw18", "a pointer to it falls back to the default"
+    [broken] = registry.damaged()
+    assert broken.name == "typed" and "card.json is not a valid model card" in broken.problem
+    assert field in broken.problem
+    with pytest.raises(RegistryError, match=r"'typed' cannot be used: .*card\.json is not a valid model card"):
+        load_model("typed", registry)
+    registry.delete("typed")
+    assert not (registry.folder / "typed").exists() and registry.damaged() == []
+
+
+def test_a_malformed_card_json_names_the_file_not_a_missing_model(tiny_training, registry: Registry) -> None:
+    entry = save_result(tiny_training, "malformed", registry)
+    (entry.folder / "card.json").write_text('{"name": "malformed", "class_names": [')
+    with pytest.raises(RegistryError) as raised:
+        registry.get("malformed")
+    assert "no model named" not in str(raised.value)
+    assert f"{entry.folder / 'card.json'} is not a valid model card" in str(raised.value)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip"])
+def test_a_corrupted_model_file_is_damaged_naming_the_file(tiny_training, registry: Registry, damage: str) -> None:
+    entry = save_result(tiny_training, "corrupt", registry)
+    data = bytearray(entry.model_path.read_bytes())
+    if damage == "truncate":
+        data = data[: len(data) // 2]
+    else:  # Flip bytes in the middle of the weights: the archive's directory is intact, its checksum is not.
+        middle = len(data) // 2
+        data[middle : middle + 64] = bytes(255 - value for value in data[middle : middle + 64])
+    entry.model_path.write_bytes(bytes(data))
+    assert "corrupt" not in registry.names()
+    [broken] = registry.damaged()
+    assert str(entry.model_path) in broken.problem and "damaged or unreadable" in broken.problem
+    with pytest.raises(RegistryError) as raised:
+        load_model("corrupt", registry)
+    assert "File not found" not in str(raised.value) and str(entry.model_path) in str(raised.value)
+
+
+def test_new_names_are_checked_before_training(tiny_training, registry: Registry) -> None:
+    save_result(tiny_training, "taken", registry)
+    (registry.folder / "half").mkdir()  # A damaged folder: no card, no model file.
+    assert registry.check_new_name("fresh") == "fresh"
+    with pytest.raises(RegistryError, match="already exists"):
+        registry.check_new_name("taken")
+    with pytest.raises(RegistryError, match=r"damaged model folder named 'half' .*card\.json is missing"):
+        registry.check_new_name("half")
+    with pytest.raises(RegistryError, match="damaged model folder"):
+        save_result(tiny_training, "half", registry)
+    with pytest.raises(RegistryError, match="not a valid model name"):
+        registry.check_new_name("active.json")
+    assert [item.name for item in registry.damaged()] == ["half"]
+    registry.delete("half")
+    assert registry.check_new_name("half") == "half"
+
+
+def test_an_unwritable_registry_is_reported_before_training(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(RegistryError, match="cannot be written .*DOODLE_MODELS_DIR"):
+        Registry(blocker / "models").check_writable()
+    writable = Registry(tmp_path / "models")
+    writable.check_writable()
+    assert list(writable.folder.iterdir()) == [], "the check leaves nothing behind"
+
+
+def test_opening_the_registry_cleans_old_leftovers_and_repairs_a_killed_rename(tiny_training,
+                                                                              registry: Registry) -> None:
+    from model.predict import Predictor
+
+    entry = save_result(tiny_training, "before", registry)
+    os.rename(entry.folder, registry.folder / "after")  # A rename killed before the card was rewritten...
+    folder = registry.folder / "after"
+    old_temporary, fresh_temporary = folder / ".card.json.k1ll3d", folder / ".card.json.n0w"
+    old_temporary.write_text("{")  # ... and one killed while rewriting it.
+    fresh_temporary.write_text("{")
+    old_staging = registry.folder / ".other.x1.saving"
+    old_staging.mkdir()
+    ten_minutes_ago = time.time() - 600
+    for path in (old_temporary, old_staging):
+        os.utime(path, (ten_minutes_ago, ten_minutes_ago))
+    assert registry.get("after").card.name == "after", "the folder's name counts even before the repair"
+    Registry(registry.folder)  # Opening the registry tidies it.
+    assert not old_temporary.exists() and not old_staging.exists()
+    assert fresh_temporary.exists(), "a temporary of a rename that may still be running is left alone"
+    assert json.loads((folder / "card.json").read_text())["name"] == "after"
+    predictor = Predictor.load("after", registry)  # What the Inside page's filter patterns load by the card's name.
+    assert predictor.card.name == "after"
+
+
+def test_save_result_records_who_saved_the_model(tiny_training, registry: Registry) -> None:
+    entry = save_result(tiny_training, "owned", registry, saved_by="  Ada   Lovelace ", owner="session-1")
+    assert (entry.card.saved_by, entry.card.owner) == ("Ada Lovelace", "session-1")
+    assert registry.get("owned").card.saved_by == "Ada Lovelace"
+    with pytest.raises(ValueError, match="saver's name"):
+        save_result(tiny_training, "owned-2", registry, saved_by="x\x00y")
+    assert "owned-2" not in registry.names()
+
+
+@pytest.mark.parametrize(("name", "problem"), [("active.json", "not a valid model name"),
+                                               ("bad\n", "not a valid model name"),
+                                               ("", "not a valid model name"),
+                                               ("half", "damaged model folder")])
+def test_the_training_command_refuses_a_bad_name_before_training(registry: Registry, data_root: Path,
+                                                                 capsys: pytest.CaptureFixture, name: str,
+                                                                 problem: str,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import warnings
+
+    from model.train import main
+
+    monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)  # main() replaces it; put it back after.
+    (registry.folder / "half").mkdir(parents=True)
+    code = main(["--classes", "apple,eye,rainbow", "--per-class", "50", "--epochs", "1", "--arch", "book",
+                 "--data-dir", str(data_root), "--name", name])
+    output = capsys.readouterr()
+    assert code == 1 and problem in output.err
+    assert "epoch" not in output.err and "trained on" not in output.out, "refused before any training"
+    assert sorted(path.name for path in registry.folder.iterdir()) == ["half"]
+
+
+def test_the_training_command_refuses_an_unwritable_registry_before_training(data_root: Path, tmp_path: Path,
+                                                                            capsys: pytest.CaptureFixture,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import warnings
+
+    from model.train import main
+
+    monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)
+    (tmp_path / "a-file").write_text("not a folder")
+    monkeypatch.setenv("DOODLE_MODELS_DIR", str(tmp_path / "a-file" / "models"))
+    code = main(["--classes", "apple,eye", "--per-class", "50", "--epochs", "1", "--arch", "book",
+                 "--data-dir", str(data_root), "--name", "fine"])
+    output = capsys.readouterr()
+    assert code == 1 and "cannot be written" in output.err and "epoch" not in output.err

@@ -1,8 +1,10 @@
-"""Which model a session uses: the sidebar model switcher, and switching after a save or an activation.
+"""Which model a session uses: the sidebar model switcher, switching after a save, and who owns a model.
 
-The server-wide default is the registry's active model. A session follows it until the person picks
-another model in the sidebar (or activates or saves one); that choice lives in ``st.session_state``.
-The models themselves are loaded and cached once per server by ``ui.cache``.
+The server-wide default is the registry's active model; only "Make this the default for everyone" on the
+Models page changes it. A session follows it until the person picks another model (in the sidebar, with
+"Use in my session" on the Models page, or by saving one on the Train page); that choice lives in
+``st.session_state``. A model saved in a session records the session's id as its card's ``owner``. The
+models themselves are loaded and cached once per server by ``ui.cache``.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import uuid
 import streamlit as st
 
 from model.predict import Predictor
-from model.registry import Registry, RegistryError
+from model.registry import ModelEntry, Registry, RegistryError
 from ui.cache import clear_model_caches, load_predictor
 
 SESSION_MODEL = "model_name"
@@ -66,8 +68,8 @@ def model_switcher() -> Predictor | None:
     current = current_model_name(models, names)
     st.session_state[SWITCHER] = current if current in names else names[0]
     choice = st.sidebar.selectbox("Model", names, format_func=labels.get, key=SWITCHER, on_change=_remember_choice,
-                                  help="Switches the model for your session only. The Models page and the Train "
-                                       "page set the default for everyone.")
+                                  help="Switches the model for your session only. The default for everyone is set "
+                                       "on the Models page.")
     entry = next(entry for entry in entries if entry.name == choice)
     st.sidebar.caption(entry.card.summary())
     try:
@@ -81,3 +83,27 @@ def model_switcher() -> Predictor | None:
 def session_id() -> str:
     """A random identifier for this browser session."""
     return st.session_state.setdefault("session_id", uuid.uuid4().hex)
+
+
+def saved_here(entry: ModelEntry) -> bool:
+    """Whether this session saved ``entry`` (so it may rename or delete it without the teacher key)."""
+    return not entry.bundled and bool(entry.card.owner) and entry.card.owner == session_id()
+
+
+def saved_date(entry: ModelEntry) -> str:
+    """The day and minute a model was made, from its card ("2026-12-01 06:40"), or "unknown"."""
+    return entry.card.created[:16].replace("T", " ") or "unknown"
+
+
+def comparison(entries: list[ModelEntry]) -> list[dict]:
+    """One row per model for the side-by-side table of the Models page."""
+    rows = []
+    for entry in entries:
+        card, accuracy = entry.card, entry.card.metrics.get("test_top1")
+        rows.append({
+            "Model": entry.name, "Test top-1": f"{accuracy:.1%}" if accuracy is not None else "-",
+            "Classes": card.num_classes, "Class names": ", ".join(card.class_names),
+            "Parameters": card.parameters, "Training time (s)": round(card.training_seconds),
+            "Saved by": "bundled" if entry.bundled else (card.saved_by or "-"), "Date": saved_date(entry),
+        })
+    return rows

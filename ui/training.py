@@ -1,17 +1,15 @@
-"""Train page pieces: the "my own drawings" collector and the live progress and results panels."""
+"""Train page pieces: the "my own drawings" collector, the queue and live progress panels, and the results."""
 
 from __future__ import annotations
 
 import io
-import time
-from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
-from data_loader import from_drawings
-from model.jobs import TrainingJob
-from model.registry import models_dir
+from data_loader import DrawingDataset, from_drawings
+from model.evaluate import chance_warning
+from model.jobs import Job, JobQueue, JobResult
 from ui.canvas import drawing_canvas
 from ui.charts import confusion_heatmap, history_chart, image_figure
 
@@ -51,18 +49,33 @@ def collect_drawings() -> dict[str, list] | None:
     return chosen
 
 
-def save_drawings(drawings: dict[str, list], recipe: str) -> Path:
-    """Render the drawings into a dataset file in the user's data folder and return its path."""
-    folder = models_dir().parent / "datasets"
-    path = folder / f"my-drawings-{time.strftime('%Y%m%d-%H%M%S')}.npz"
-    return from_drawings(drawings, recipe).save(path)
+def drawings_dataset(drawings: dict[str, list], recipe: str) -> DrawingDataset:
+    """Render the drawings into a dataset; it travels with the training job and is removed with it."""
+    return from_drawings(drawings, recipe)
 
 
-def progress_panel(job: TrainingJob) -> None:
+def queue_panel(job: Job, queue: JobQueue) -> None:
+    """A queued job: its place in the queue, and a Cancel button."""
+    ahead = job.position or 0
+    running = f" ({job.running_now} training{'s' if job.running_now != 1 else ''} running now)"
+    st.info(f"⏳ Waiting in the queue: {'yours is next' if ahead == 0 else f'{ahead} ahead of yours'}{running}. "
+            f"Waiting for {job.waited:.0f} s. This page updates by itself; you can use the other pages meanwhile "
+            "and come back, even after reloading the page.")
+    cancel_button(job, queue)
+
+
+def cancel_button(job: Job, queue: JobQueue) -> None:
+    if st.button("Cancel training", disabled=job.cancel_requested, key="cancel_training"):
+        queue.cancel(job.id)
+        st.toast("Cancelled." if job.state == "queued" else "Stopping after the current batch...")
+
+
+def progress_panel(job: Job, queue: JobQueue) -> None:
     """Live progress: bar, time, curves and a Cancel button (redrawn every second by the caller's fragment)."""
     progress = job.progress
     if progress is None:
         st.progress(0.0, text="Preparing the data and the network...")
+        st.caption(f"{job.elapsed:.0f} s elapsed.")
     else:
         done = (progress.epoch - 1 + progress.batch / max(1, progress.batches)) / progress.epochs
         remaining = f", about {progress.remaining:.0f} s left" if progress.remaining is not None else ""
@@ -73,14 +86,12 @@ def progress_panel(job: TrainingJob) -> None:
         left, right = st.columns(2)
         left.plotly_chart(history_chart(progress.history, "loss", "Loss"), key="live_loss")
         right.plotly_chart(history_chart(progress.history, "accuracy", "Accuracy"), key="live_accuracy")
-    if st.button("Cancel training", disabled=job.control.stop_requested):
-        job.cancel()
-        st.toast("Stopping after the current batch...")
+    cancel_button(job, queue)
 
 
-def results_panel(job: TrainingJob) -> None:
-    """Test metrics, curves, and a confusion matrix whose cells show the drawings behind them."""
-    result = job.result
+def results_panel(result: JobResult) -> None:
+    """Test metrics (with a plain word when they are near chance), curves, and a confusion matrix whose cells
+    show the drawings behind them."""
     evaluation = result.evaluation
     names = evaluation.class_names
     part = result.evaluated_on.capitalize()  # "Test", or "Validation" for a few drawings kept whole.
@@ -88,6 +99,8 @@ def results_panel(job: TrainingJob) -> None:
     columns[0].metric(f"{part} top-1", f"{evaluation.top1:.1%}")
     columns[1].metric(f"{part} top-3", f"{evaluation.top3:.1%}")
     columns[2].metric("Training time", f"{result.card.training_seconds:.0f} s")
+    if warning := chance_warning(evaluation):
+        st.warning(warning)
     left, right = st.columns(2)
     left.plotly_chart(history_chart(result.history, "loss", "Loss"), key="final_loss")
     right.plotly_chart(history_chart(result.history, "accuracy", "Accuracy"), key="final_accuracy")
@@ -109,6 +122,6 @@ def results_panel(job: TrainingJob) -> None:
     if len(indices) == 0:
         st.caption(f"No {result.evaluated_on} drawing in that cell.")
     else:
-        strip = np.hstack(list(result.evaluated_split.x[indices[:10]]))
+        strip = np.hstack(list(result.evaluated_images[indices[:10]]))
         st.plotly_chart(image_figure(strip, f"{len(indices)} {true_name} drawings guessed as {guess_name}",
                                      size=min(900, 90 * min(10, len(indices)))), key="cell_drawings")

@@ -1,0 +1,203 @@
+"""Classroom benchmark: K browser sessions draw real drawings on the Draw page at once, first against the
+framework's floor (``bench/floor_app.py``, the bare canvas page) and then against the app, in the same run;
+then the app again with one training running in a worker meanwhile.
+
+Each session (its own browser context, all in one Chromium, driven concurrently with Playwright's asyncio
+API) draws a warm-up stroke, then ``drawings`` real drawings from ``quickdraw/raw`` stroke by stroke. For
+each, the first stroke's latency is timed inside the page, from the pointer release to the moment the
+guess appears (as ``bench/browser.py`` does), the rest is drawn, and the final guess is read. Reported per
+K and page: first-stroke latency p50 and p95, errors (a guess that never came, an exception on the page),
+the share of right final guesses (the app only: the floor writes a fixed text), and the server's CPU
+milliseconds per stroke (its own process, read from /proc; a training worker is a separate process).
+Targets on a 2-core machine: at K = 8 the app's p95 at most 1.5x the floor's, no page error; with a
+training running the Draw page's p50 at most 1.5x its p50 without one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+from bench.browser import WATCH
+from bench.browser_session import CANVAS, CHROMIUM, CHROMIUM_ARGUMENTS, scaled_strokes, streamlit_server
+from bench.timing import machine
+
+CATEGORIES = ["apple", "rainbow", "eye", "clock", "fish", "house", "book", "diamond", "banana", "bicycle",
+              "airplane", "flower", "cat", "train"]
+TRAINING_CLASSES = ["apple", "banana", "book", "clock", "diamond", "eye", "fish", "flower", "house", "rainbow"]
+
+
+def _server_pid(url: str) -> int:
+    """The process id of the Streamlit server listening on the URL's port."""
+    port = str(urlparse(url).port)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            arguments = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"streamlit" in b" ".join(arguments) and port.encode() in arguments:
+            return int(entry.name)
+    raise RuntimeError(f"no Streamlit process found for {url}")
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _stroke(page, canvas, points) -> None:
+    box = await canvas.bounding_box()
+    await page.mouse.move(box["x"] + points[0][0], box["y"] + points[0][1])
+    await page.mouse.down()
+    for x, y in points[1:] or [(points[0][0] + 1, points[0][1])]:
+        await page.mouse.move(box["x"] + x, box["y"] + y, steps=2)
+    await page.mouse.up()
+
+
+async def _clear(page) -> None:
+    await page.get_by_role("button", name="Reset canvas & history").click()
+    await page.locator(".st-key-top_guess").wait_for(state="detached", timeout=30_000)
+    await page.wait_for_timeout(300)
+
+
+async def _session(browser, url: str, drawings: list[tuple[str, list]], stats: dict) -> None:
+    """One person: open the page, draw each drawing stroke by stroke, time the first stroke's guess."""
+    context = await browser.new_context(viewport={"width": 1200, "height": 900})
+    try:
+        page = await context.new_page()
+        await page.goto(url)
+        canvas = page.locator(f".st-key-canvas {CANVAS}")
+        await canvas.wait_for(state="visible", timeout=180_000)
+        await page.evaluate(WATCH)
+        await _stroke(page, canvas, scaled_strokes(drawings[0][1], 360)[0])  # Warm-up, not timed.
+        await page.locator(".st-key-top_guess").wait_for(state="visible", timeout=60_000)
+        await _clear(page)
+        for category, drawing in drawings:
+            await page.evaluate("() => { window.__timing.up = null; window.__timing.seen = null; }")
+            strokes = scaled_strokes(drawing, 360)
+            await _stroke(page, canvas, strokes[0])
+            stats["strokes"] += 1
+            try:
+                await page.wait_for_function("() => window.__timing.seen !== null", timeout=30_000, polling="raf")
+                timing = await page.evaluate("() => window.__timing")
+                stats["latencies"].append(timing["seen"] - timing["up"])
+            except Exception:
+                stats["errors"].append("no guess within 30 s of a first stroke")
+            for points in strokes[1:]:
+                await _stroke(page, canvas, points)
+                stats["strokes"] += 1
+                await page.wait_for_timeout(60)
+            await page.wait_for_timeout(400)
+            await page.locator("[data-testid='stStatusWidget']").wait_for(state="hidden", timeout=60_000)
+            guess = page.locator(".st-key-top_guess")
+            text = (await guess.inner_text()).strip() if await guess.count() else ""
+            stats["finals"].append(text.lower().startswith(category))
+            await _clear(page)
+        if await page.locator("[data-testid='stException']").count():
+            stats["errors"].append("an exception reached the page")
+    except Exception as error:  # A session that breaks counts as an error; the others go on.
+        stats["errors"].append(f"{error.__class__.__name__}: {str(error).splitlines()[0][:120]}")
+    finally:
+        await context.close()
+
+
+async def _phase(url: str, sessions: int, drawings: int, all_drawings: dict[str, list]) -> dict:
+    from playwright.async_api import async_playwright
+
+    stats: dict = {"latencies": [], "errors": [], "finals": [], "strokes": 0}
+    plans = [[(category, all_drawings[category][(person + round_) % len(all_drawings[category])])
+              for round_, category in enumerate(CATEGORIES[person % 7:][:drawings])] for person in range(sessions)]
+    pid = _server_pid(url)
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGUMENTS)
+        cpu_before, started = _cpu_seconds(pid), time.monotonic()
+        await asyncio.gather(*(_session(browser, url, plan, stats) for plan in plans))
+        cpu, seconds = _cpu_seconds(pid) - cpu_before, time.monotonic() - started
+        await browser.close()
+    latencies = sorted(stats["latencies"])
+    return {
+        "sessions": sessions, "samples": len(latencies),
+        "p50_ms": round(statistics.median(latencies)) if latencies else None,
+        "p95_ms": round(latencies[int(0.95 * (len(latencies) - 1))]) if latencies else None,
+        "errors": len(stats["errors"]), "error_examples": stats["errors"][:3],
+        "right_share": round(sum(stats["finals"]) / len(stats["finals"]), 2) if stats["finals"] else None,
+        "strokes": stats["strokes"], "server_cpu_ms_per_stroke": round(1000 * cpu / max(1, stats["strokes"]), 1),
+        "seconds": round(seconds, 1),
+    }
+
+
+def _start_training(data_dir: str | None, models_dir: str):
+    """Queue a training long enough to last the phase, in the jobs folder the app's workers serve."""
+    from model.config import TrainConfig
+    from model.jobs import JobQueue
+
+    queue = JobQueue(Path(models_dir) / ".jobs")
+    config = TrainConfig(classes=TRAINING_CLASSES, per_class=2500, architecture="doodle", epochs=40,
+                         data_dir=data_dir, patience=40)
+    job = queue.submit(config, owner="classroom-benchmark", label="benchmark training")
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        current = queue.get(job.id)
+        if current.progress is not None or not current.active:
+            break
+        time.sleep(1)
+    return queue, queue.get(job.id)
+
+
+def run(data_dir: str | None = None, sizes: tuple[int, ...] = (4, 8), drawings: int = 3) -> dict:
+    from data_loader import data_dir as resolve
+    from data_loader.quickdraw import read_ndjson
+
+    raw = resolve(data_dir) / "quickdraw" / "raw"
+    all_drawings = {category: [record["drawing"] for record in list(read_ndjson(raw / f"{category}.ndjson"))[:8]]
+                    for category in CATEGORIES}
+    models = tempfile.mkdtemp(prefix="bench-classroom-")
+    environment = {"DOODLE_MODELS_DIR": models, "DOODLE_OFFLINE": "1", **({"DOODLE_DATA_DIR": data_dir}
+                                                                          if data_dir else {})}
+    figures: dict = {"machine": machine(), "drawings_per_session": drawings, "phases": []}
+    with streamlit_server("bench/floor_app.py", environment) as floor_url, \
+            streamlit_server("app.py", environment) as app_url:
+        asyncio.run(_phase(f"{app_url}Draw", 1, 1, all_drawings))  # Wakes the app (and its warm-up) before timing it.
+        for sessions in sizes:
+            for page, url in (("floor", floor_url), ("app", f"{app_url}Draw")):
+                print(f"classroom: {page}, {sessions} sessions...", flush=True)
+                figures["phases"].append({"page": page, "training": False,
+                                          **asyncio.run(_phase(url, sessions, drawings, all_drawings))})
+        for sessions in sizes:
+            print(f"classroom: app, {sessions} sessions, with a training...", flush=True)
+            queue, job = _start_training(data_dir, models)
+            phase = asyncio.run(_phase(f"{app_url}Draw", sessions, drawings, all_drawings))
+            job = queue.get(job.id)
+            phase["training_state"] = job.state if job.state != "running" else \
+                f"running, epoch {getattr(job.progress, 'epoch', '?')}"
+            queue.cancel(job.id)
+            figures["phases"].append({"page": "app", "training": True, **phase})
+    return figures
+
+
+def table(figures: dict) -> list[tuple[str, str]]:
+    rows = []
+    for phase in figures["phases"]:
+        label = f"K={phase['sessions']} {phase['page']}{' + training' if phase['training'] else ''}"
+        right = f", right {phase['right_share']:.0%}" if phase["page"] == "app" and phase["right_share"] is not None \
+            else ""
+        rows.append((label, f"p50 {phase['p50_ms']} ms, p95 {phase['p95_ms']} ms, errors {phase['errors']}{right}, "
+                            f"server CPU {phase['server_cpu_ms_per_stroke']} ms/stroke ({phase['samples']} samples)"))
+    by_key = {(phase["page"], phase["sessions"], phase["training"]): phase for phase in figures["phases"]}
+    for sessions in sorted({phase["sessions"] for phase in figures["phases"]}):
+        floor, app = by_key.get(("floor", sessions, False)), by_key.get(("app", sessions, False))
+        busy = by_key.get(("app", sessions, True))
+        if floor and app and floor["p95_ms"] and app["p95_ms"]:
+            rows.append((f"K={sessions} app p95 / floor p95",
+                         f"{app['p95_ms'] / floor['p95_ms']:.2f}x (target <= 1.5x)"))
+        if app and busy and app["p50_ms"] and busy["p50_ms"]:
+            rows.append((f"K={sessions} p50 with / without training",
+                         f"{busy['p50_ms'] / app['p50_ms']:.2f}x (target <= 1.5x)"))
+    return rows
