@@ -3,11 +3,15 @@
 The chapter's central experiment. A convnet trained from scratch on a few hundred drawings learns its
 training set by heart: training accuracy climbs to 100% while validation accuracy stalls and validation
 loss turns back up. Random rotations, shifts and zooms (augmentation) and dropout fight it: the two
-curves stay together. ``lab_configs(settings)`` gives the two ``TrainConfig`` of one lab, which go through
-the normal training path (``model.train.train``, the Train page's slot or job queue); ``combine`` turns
-the two finished results into a ``LabResult`` (both runs' per-epoch curves), which ``save_lab`` writes as
-one JSON file per lab in the ``labs/`` folder of the model registry, so that a class can open a run made
-earlier at once. The bundled ``model/bundled/labs/`` holds results made by the command line below.
+curves stay together.
+
+``lab_configs(settings)`` gives the two ``TrainConfig`` of one lab, which go through the normal training
+path: ``submit_lab`` queues them on the app's job queue (``model.jobs``, served by worker processes) and
+``follow_labs`` turns finished pairs into saved results; the command line calls ``model.train.train``
+directly. ``combine`` makes a ``LabResult`` (both runs' per-epoch curves) from two finished trainings, and
+``save_lab`` writes it atomically as one JSON file per lab in the ``labs/`` folder of the model registry,
+so that a class can open a lab run earlier at once, without training anything. ``model/bundled/labs/``
+holds a result made by this module's command line (``--folder model/bundled/labs``).
 
 Command line: ``python -m model.overfitting --classes cat,dog,bird,fish,apple --per-class 100 [--save]``.
 """
@@ -15,16 +19,16 @@ Command line: ``python -m model.overfitting --classes cat,dog,bird,fish,apple --
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import datetime as dt
 import json
 import math
 import os
 import re
+import secrets
 import sys
 import tempfile
-import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -180,7 +184,7 @@ def _check_history(name: str, history: dict) -> None:
         raise LabError(f"the {name} run's curves have different lengths")
 
 
-def combine(settings: LabSettings, plain, regularised, created: str | None = None) -> LabResult:
+def combine(settings: LabSettings, plain, regularised, created: str | None = None, key: str = "") -> LabResult:
     """Make a lab result from two finished trainings (``TrainingResult`` or anything with ``card``, ``cancelled``).
 
     Only the per-epoch histories and how the runs were made are kept: the models themselves are not
@@ -198,7 +202,8 @@ def combine(settings: LabSettings, plain, regularised, created: str | None = Non
     created = created or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     stamp = re.sub(r"[^0-9]", "", created)[:14]
     slug = re.sub(r"[^a-z0-9]+", "-", "-".join(settings.classes).lower()).strip("-")[:40]
-    return LabResult(f"{stamp}-{slug}-{settings.per_class}", created, settings.to_dict(), runs)
+    suffix = f"-{key}" if key else ""
+    return LabResult(f"{stamp}-{slug}-{settings.per_class}{suffix}", created, settings.to_dict(), runs)
 
 
 def labs_dir(registry_folder: str | os.PathLike[str] | None = None) -> Path:
@@ -260,82 +265,96 @@ def saved_labs(folder: str | os.PathLike[str] | None = None, bundled: Path = BUN
     return found
 
 
-class LabRun:
-    """Both trainings of one lab on the server's ``TrainingSlot``, one after the other, then the result saved.
+LAB_PURPOSE = "overfitting-lab"
+_LABEL = re.compile(r"^overfitting lab ([0-9a-f]{8}), run ([12]) of 2")
 
-    ``start()`` takes the slot for the first run at once (raising ``TrainingBusy`` if it is taken); a thread
-    then waits for it, starts the second run (waiting for the slot if someone took it meanwhile), combines
-    both and saves the result, whether or not anyone is still watching the page.
+
+@dataclass
+class LabJobs:
+    """The two queued trainings of one lab (``model.jobs`` snapshots, plain first) and what became of them.
+
+    ``state``: "queued", "running", "done" (the result is saved at ``path``), "failed" or "cancelled".
     """
 
-    def __init__(self, settings: LabSettings, slot, owner: str, folder: str | os.PathLike[str] | None = None) -> None:
-        self.settings, self.slot, self.owner = settings, slot, owner
-        self.folder = Path(folder) if folder else labs_dir()
-        self.configs = lab_configs(settings)
-        self.jobs: list = []
-        self.stage = "starting"  # starting, plain, regularised, done, cancelled, failed
-        self.error = ""
-        self.path: Path | None = None
-        self.started = time.time()
-        self._cancelled = threading.Event()
+    key: str
+    jobs: list
+    state: str
+    path: Path | None = None
+    error: str = ""
 
     @property
-    def running(self) -> bool:
-        return self.stage in ("starting", "plain", "regularised")
+    def active(self) -> bool:
+        return self.state in ("queued", "running")
 
-    @property
-    def elapsed(self) -> float:
-        return time.time() - self.started
 
-    @property
-    def job(self):
-        """The training running now (or the last one)."""
-        return self.jobs[-1] if self.jobs else None
+def submit_lab(queue, settings: LabSettings, owner: str) -> LabJobs:
+    """Queue the lab's two trainings on a ``model.jobs.JobQueue`` for ``owner``; returns them, plain first."""
+    key = secrets.token_hex(4)
+    classes = ", ".join(settings.classes)
+    jobs = [queue.submit(config, owner, label=f"overfitting lab {key}, run {number} of 2: {RUN_TITLES[name]} "
+                                              f"({classes}, {settings.per_class} per class)", purpose=LAB_PURPOSE)
+            for number, (name, config) in enumerate(zip(RUNS, lab_configs(settings), strict=True), start=1)]
+    return LabJobs(key, jobs, "queued")
 
-    def start(self) -> LabRun:
-        self.jobs.append(self.slot.start(self.configs[0], self.owner))
-        self.stage = "plain"
-        threading.Thread(target=self._follow, name=f"lab-{self.owner}", daemon=True).start()
-        return self
 
-    def cancel(self) -> None:
-        """Stop the lab: the running training stops after its batch, the second one never starts."""
-        self._cancelled.set()
-        if self.job is not None:
-            self.job.cancel()
+def settings_from_configs(plain: TrainConfig, regularised: TrainConfig) -> LabSettings:
+    """The lab settings behind its two trainings (read back from the queue)."""
+    return LabSettings(classes=list(plain.classes), per_class=plain.per_class,
+                       augment_strength=regularised.augment_strength, dropout=regularised.dropout,
+                       epochs=plain.epochs, architecture=plain.architecture, seed=plain.seed,
+                       data_dir=plain.data_dir, validation_fraction=plain.validation_fraction)
 
-    def _wait(self, job) -> bool:
-        while job.running:
-            time.sleep(0.3)
-        if job.status != "done":
-            self.stage = "cancelled" if job.status == "cancelled" or self._cancelled.is_set() else "failed"
-            self.error = job.error or ""
-            return False
-        return True
 
-    def _follow(self) -> None:
-        from model.jobs import TrainingBusy
+def follow_labs(queue, owner: str | None = None, folder: str | os.PathLike[str] | None = None) -> list[LabJobs]:
+    """Every lab in the queue (``owner``'s, or everyone's), oldest first; finished ones are saved and removed.
 
-        try:
-            if not self._wait(self.jobs[0]):
-                return
-            while not self._cancelled.is_set():
-                try:
-                    self.jobs.append(self.slot.start(self.configs[1], self.owner))
-                    break
-                except TrainingBusy:
-                    time.sleep(1.0)  # Someone took the slot between the two runs: the lab waits its turn.
-            if self._cancelled.is_set():
-                self.stage = "cancelled"
-                return
-            self.stage = "regularised"
-            if not self._wait(self.jobs[1]):
-                return
-            result = combine(self.settings, self.jobs[0].result, self.jobs[1].result)
-            self.path = save_lab(result, self.folder)
-            self.stage = "done"
-        except (LabError, OSError) as error:
-            self.stage, self.error = "failed", str(error)
+    A lab whose two trainings are done becomes a saved lab result (the same file whoever sees it first:
+    its name comes from the lab), and its jobs leave the queue; a lab with a failed or cancelled run is
+    reported once with the reason, its other run cancelled, and its jobs removed. Any page can call
+    this: no one has to keep the lab page open while it trains.
+    """
+    pairs: dict[str, list] = {}
+    for job in queue.jobs(owner=owner, purpose=LAB_PURPOSE):
+        match = _LABEL.match(job.label)
+        if match:
+            pairs.setdefault(match.group(1), [None, None])[int(match.group(2)) - 1] = job
+    return [_follow(queue, key, jobs, folder) for key, jobs in pairs.items() if None not in jobs]
+
+
+def _follow(queue, key: str, jobs: list, folder) -> LabJobs:
+    states = [job.state for job in jobs]
+    if any(state in ("failed", "cancelled") for state in states):
+        state = "failed" if "failed" in states else "cancelled"
+        error = "; ".join(f"the {name} run {job.state}" + (f": {job.error}" if job.error else "")
+                          for name, job in zip(RUNS, jobs, strict=True) if job.state in ("failed", "cancelled"))
+        for job in jobs:
+            _forget(queue, job.id)
+        return LabJobs(key, jobs, state, error=error)
+    if states != ["done", "done"]:
+        return LabJobs(key, jobs, "running" if "running" in states or "done" in states else "queued")
+    try:
+        settings = settings_from_configs(jobs[0].config, jobs[1].config)
+        created = dt.datetime.fromtimestamp(jobs[0].submitted, dt.timezone.utc).isoformat(timespec="seconds")
+        result = combine(settings, queue.result(jobs[0].id), queue.result(jobs[1].id), created, key)
+        path = save_lab(result, folder)
+    except (LabError, ValueError, OSError) as error:  # A job removed meanwhile by another viewer, a full disk.
+        return LabJobs(key, jobs, "failed", error=str(error))
+    for job in jobs:
+        _forget(queue, job.id)
+    return LabJobs(key, jobs, "done", path)
+
+
+def _forget(queue, job_id: str) -> None:
+    """Remove a job from the queue (cancelled first if it still runs); one gone already is fine."""
+    with contextlib.suppress(ValueError, OSError):  # JobError is a ValueError: another viewer removed it first.
+        queue.remove(job_id)
+
+
+def cancel_lab(queue, lab: LabJobs) -> None:
+    """Cancel both trainings of a lab: a queued one never starts, a running one stops after its batch."""
+    for job in lab.jobs:
+        with contextlib.suppress(ValueError, OSError):  # One that ended meanwhile needs no cancelling.
+            queue.cancel(job.id)
 
 
 def run_lab(settings: LabSettings, control_factory=None) -> LabResult:

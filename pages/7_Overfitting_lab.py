@@ -2,12 +2,20 @@
 
 import streamlit as st
 
-from model.jobs import TrainingBusy
-from model.overfitting import RUN_TITLES, RUNS, LabRun, LabSettings, expected_seconds, saved_labs
-from ui.cache import categories_on_disk, training_slot
+from model.overfitting import (
+    RUN_TITLES,
+    RUNS,
+    LabSettings,
+    cancel_lab,
+    expected_seconds,
+    follow_labs,
+    saved_labs,
+    submit_lab,
+)
+from ui.cache import categories_on_disk, job_queue
 from ui.lesson_charts import lab_curves
-from ui.models import session_id
 from ui.navigation import page, start_page
+from ui.owner import owner_id
 
 start_page(page("Overfitting lab"))
 st.title("📉 The overfitting lab")
@@ -62,49 +70,66 @@ def saved_section() -> None:
         return
     paths = [str(lab.path) for lab in usable]
     titles = {str(lab.path): lab.result.title + (" · bundled" if lab.bundled else "") for lab in usable}
-    wanted = st.session_state.get("lab_just_saved")
-    choice = st.selectbox("Open a saved lab", paths, index=paths.index(wanted) if wanted in paths else 0,
-                          format_func=titles.get, key="lab_choice")
+    if st.session_state.get("lab_choice") not in paths:
+        st.session_state.pop("lab_choice", None)
+    choice = st.selectbox("Open a saved lab", paths, format_func=titles.get, key="lab_choice")
     show(next(lab.result for lab in usable if str(lab.path) == choice))
 
 
-@st.fragment(run_every=1.0)
-def follow(run: LabRun) -> None:
-    if not run.running:
-        st.rerun(scope="app")
-    job = run.job
-    progress = job.progress if job is not None else None
-    step = "1 of 2: " + RUN_TITLES["plain"] if run.stage == "plain" else "2 of 2: " + RUN_TITLES["regularised"]
-    if progress is None:
-        st.progress(0.0, text=f"Training {step}: preparing the data and the network...")
+def run_line(name: str, job) -> None:
+    """One run's place in the queue or progress bar."""
+    title = f"Run {RUNS.index(name) + 1} of 2, {RUN_TITLES[name]}"
+    progress = job.progress
+    if job.state == "queued":
+        ahead = f"{job.position} training{'s' if job.position != 1 else ''} ahead" if job.position else "next"
+        st.progress(0.0, text=f"{title}: waiting in the queue ({ahead})")
+    elif job.state == "done":
+        st.progress(1.0, text=f"{title}: done in {job.elapsed:.0f} s")
+    elif progress is None:
+        st.progress(0.0, text=f"{title}: preparing the data and the network...")
     else:
         done = (progress.epoch - 1 + progress.batch / max(1, progress.batches)) / progress.epochs
-        st.progress(min(1.0, done), text=f"Training {step}: epoch {progress.epoch} of {progress.epochs}")
-    st.caption(f"{run.elapsed:.0f} s since the lab started.")
+        st.progress(min(1.0, done), text=f"{title}: epoch {progress.epoch} of {progress.epochs}")
+
+
+@st.fragment(run_every=1.0)
+def follow(key: str) -> None:
+    lab = next((lab for lab in follow_labs(queue, owner=me) if lab.key == key), None)
+    if lab is None or not lab.active:
+        st.session_state["lab_outcome"] = lab
+        st.rerun(scope="app")
+    for name, job in zip(RUNS, lab.jobs, strict=True):
+        run_line(name, job)
+    st.caption("The trainings run in the server's worker, one after the other; you can leave this page and come "
+               "back: the lab is saved when both are done.")
     if st.button("Cancel the lab"):
-        run.cancel()
+        cancel_lab(queue, lab)
         st.toast("Stopping after the current batch...")
 
 
-def new_lab_section() -> None:
-    run = st.session_state.get("lab_run")
-    if run is not None and run.running:
-        follow(run)
+def outcome() -> None:
+    """Say how this visitor's lab ended, once."""
+    lab = st.session_state.pop("lab_outcome", None)
+    if lab is None:
         return
-    if run is not None:
-        if run.stage == "done":
-            st.session_state["lab_just_saved"] = str(run.path)
-            st.success("The lab finished and was saved: it is the one shown above.")
-        elif run.stage == "failed":
-            st.error(f"The lab failed: {run.error}")
-        else:
-            st.warning("The lab was cancelled; nothing was saved.")
-        st.session_state.pop("lab_run")
-    slot = training_slot()
-    busy = slot.busy_with()
-    if busy is not None:
-        st.warning("A training is running on this server now; you can start a lab when it ends. Saved labs open "
-                   "meanwhile.")
+    if lab.state == "done":
+        st.session_state["lab_choice"] = str(lab.path)
+        st.success("Your lab finished and was saved: it is the one shown below.")
+    elif lab.state == "failed":
+        st.error(f"The lab failed: {lab.error}")
+    else:
+        st.warning(f"The lab was cancelled ({lab.error}); nothing was saved.")
+
+
+def new_lab_section() -> None:
+    mine = [lab for lab in labs_now if lab.active and all(job.owner == me for job in lab.jobs)]
+    if mine:
+        follow(mine[-1].key)
+        return
+    others = [lab for lab in labs_now if lab.active]
+    if others:
+        st.caption(f"{len(others)} lab{'s' if len(others) > 1 else ''} of other visitors in the training queue: a new "
+                   "one waits its turn.")
     bitmaps = sorted(categories_on_disk()["bitmap"])
     defaults = [name for name in ("cat", "dog", "bird", "fish", "apple") if name in bitmaps] or bitmaps[:4]
     classes = st.multiselect("Categories", bitmaps, default=defaults, key="lab_classes")
@@ -119,18 +144,24 @@ def new_lab_section() -> None:
     duration = f"{seconds / 60:.0f} minutes" if seconds >= 100 else f"{seconds:.0f} seconds"
     st.caption(f"Both runs train the small `lecture` network for 30 epochs, one after the other: about {duration} "
                f"for {len(classes)} categories of {per_class} drawings on a 2-core CPU.")
-    if st.button("Run both trainings", type="primary", disabled=busy is not None or len(classes) < 2):
+    if st.button("Run both trainings", type="primary", disabled=len(classes) < 2):
         try:
             settings = LabSettings(classes=classes, per_class=per_class, augment_strength=strength, dropout=dropout)
-            st.session_state["lab_run"] = LabRun(settings, slot, session_id()).start()
+            submit_lab(queue, settings, me)
             st.rerun()
-        except (ValueError, TrainingBusy, OSError) as error:
+        except (ValueError, OSError) as error:
             st.error(f"Cannot start: {error}")
     if len(classes) < 2:
         st.caption("Pick at least two categories.")
 
 
+queue, me = job_queue(), owner_id()
+labs_now = follow_labs(queue)  # Saves any lab whose two runs have finished, whoever started it.
+for ended in labs_now:
+    if not ended.active and all(job.owner == me for job in ended.jobs):
+        st.session_state["lab_outcome"] = ended
 st.header("Labs run earlier")
+outcome()
 saved_section()
 st.header("Run a new lab")
 new_lab_section()

@@ -51,8 +51,21 @@ def test_the_lab_page_opens_a_saved_lab_at_once_and_names_a_damaged_file(registr
     assert "How these runs were made" in [item.label for item in app.expander]
 
 
+@pytest.fixture
+def workers():
+    """Training worker processes started by the pages of a test are stopped at its end."""
+    from model.pool import stop_all
+
+    yield
+    stop_all()
+
+
 @pytest.mark.slow
-def test_the_lab_page_runs_both_trainings_with_the_chosen_settings_and_saves_them(registry, real_data: Path) -> None:
+def test_the_lab_page_queues_both_trainings_with_the_chosen_settings_and_saves_them(registry, real_data: Path,
+                                                                                     workers) -> None:
+    from model.overfitting import LAB_PURPOSE
+    from ui.cache import job_queue
+
     app = run_page(LAB)
     app.multiselect(key="lab_classes").set_value(["apple", "eye"])
     app.slider(key="lab_per_class").set_value(50)
@@ -63,22 +76,27 @@ def test_the_lab_page_runs_both_trainings_with_the_chosen_settings_and_saves_the
     widget(app.button, "Run both trainings").click()
     app.run()
     assert not app.exception and not app.error, [item.value for item in app.error]
-    run = app.session_state["lab_run"]
-    assert [config.augment for config in run.configs] == [False, True]
-    assert run.configs[1].dropout == 0.2 and run.configs[1].augment_strength == 0.3
+    queue = job_queue()
+    jobs = queue.jobs(purpose=LAB_PURPOSE)
+    assert [job.config.augment for job in jobs] == [False, True] and jobs[0].owner == jobs[1].owner
+    assert (jobs[1].config.dropout, jobs[1].config.augment_strength, jobs[0].config.dropout) == (0.2, 0.3, 0.0)
+    assert "Cancel the lab" in [button.label for button in app.button], "the page follows the lab"
     deadline = time.monotonic() + 300
-    while run.running and time.monotonic() < deadline:
+    while any(job.active for job in queue.jobs(purpose=LAB_PURPOSE)) and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert run.stage == "done", run.error
+    assert [job.state for job in queue.jobs(purpose=LAB_PURPOSE)] == ["done", "done"]
     app.run()
     assert not app.exception
-    assert any("The lab finished and was saved" in item.value for item in app.success)
-    assert widget(app.selectbox, "Open a saved lab").value == str(run.path)
-    saved = json.loads(run.path.read_text())
+    assert any("Your lab finished and was saved" in item.value for item in app.success)
+    assert queue.jobs(purpose=LAB_PURPOSE) == [], "the lab's jobs leave the queue once it is saved"
+    path = Path(widget(app.selectbox, "Open a saved lab").value)
+    assert path.parent == labs_dir()
+    saved = json.loads(path.read_text())
     assert saved["settings"]["classes"] == ["apple", "eye"] and saved["settings"]["dropout"] == 0.2
     assert saved["runs"]["plain"]["train_counts"] == {"apple": 38, "eye": 38}
     assert len(saved["runs"]["regularised"]["history"]["val_loss"]) == 30
     assert len(charts(app)) == 2
+    assert "Run both trainings" in [button.label for button in app.button], "ready for another lab"
 
 
 def test_the_explorer_pages_through_a_categorys_bitmaps(registry, real_data: Path) -> None:

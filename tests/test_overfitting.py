@@ -137,3 +137,22 @@ def test_without_augmentation_and_dropout_the_gap_is_wider_on_real_data(data_roo
     assert plain.gap() > 0.15, plain.history
     assert plain.gap() > regularised.gap() + 0.1, (plain.gap(), regularised.gap())
     assert plain.best_epoch() < 15, "the plain run's validation loss turns back up before the end"
+
+
+def test_a_lab_goes_through_the_job_queue_and_a_cancelled_one_is_reported_and_cleared(tmp_path: Path) -> None:
+    from model.jobs import JobQueue
+    from model.overfitting import LAB_PURPOSE, cancel_lab, follow_labs, submit_lab
+
+    queue = JobQueue(tmp_path / "jobs")
+    settings = LabSettings(classes=["apple", "eye"], per_class=40, augment_strength=0.3, dropout=0.2)
+    lab = submit_lab(queue, settings, owner="teacher")
+    other = queue.submit(lab_configs(settings)[0], owner="teacher", label="apple, eye")  # A Train page job.
+    assert [job.config for job in lab.jobs] == list(lab_configs(settings))
+    [followed] = follow_labs(queue, owner="teacher", folder=tmp_path / "labs")
+    assert followed.key == lab.key and followed.state == "queued" and followed.active
+    assert follow_labs(queue, owner="someone else") == []
+    cancel_lab(queue, followed)
+    [ended] = follow_labs(queue, folder=tmp_path / "labs")
+    assert ended.state == "cancelled" and ended.error == "the plain run cancelled; the regularised run cancelled"
+    assert queue.jobs(purpose=LAB_PURPOSE) == [] and [job.id for job in queue.jobs()] == [other.id]
+    assert follow_labs(queue) == [] and not (tmp_path / "labs").exists()
