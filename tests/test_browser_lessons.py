@@ -56,8 +56,11 @@ def check(page, size: tuple[int, int], name: str) -> None:
 
     Streamlit scrolls inside its main block, so the window is made as tall as the page for the screenshot.
     """
-    height = page.evaluate("Math.max(...[...document.querySelectorAll('*')].map(element => element.scrollHeight))")
-    page.set_viewport_size({"width": size[0], "height": max(size[1], min(int(height) + 100, 8000))})
+    height = page.evaluate("""() => {
+        const block = document.querySelector('[data-testid="stMainBlockContainer"]');
+        return block ? block.getBoundingClientRect().top + block.scrollHeight : document.body.scrollHeight;
+    }""")
+    page.set_viewport_size({"width": size[0], "height": max(size[1], min(int(height) + 60, 6000))})
     page.wait_for_timeout(700)
     page.screenshot(path=str(ARTIFACTS / f"{name}-{size[0]}x{size[1]}.png"), full_page=True)
     page.set_viewport_size({"width": size[0], "height": size[1]})
