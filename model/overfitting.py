@@ -200,10 +200,14 @@ def combine(settings: LabSettings, plain, regularised, created: str | None = Non
         runs[name] = LabRunCurves(history, card.command, float(card.training_seconds), card.device,
                                   dict(card.data.get("train_counts", {})), dict(card.data.get("validation_counts", {})))
     created = created or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return LabResult(lab_id(settings, created, key), created, settings.to_dict(), runs)
+
+
+def lab_id(settings: LabSettings, created: str, key: str = "") -> str:
+    """A lab's file name (without .json): when, which classes, how many drawings, and the queue's lab key."""
     stamp = re.sub(r"[^0-9]", "", created)[:14]
     slug = re.sub(r"[^a-z0-9]+", "-", "-".join(settings.classes).lower()).strip("-")[:40]
-    suffix = f"-{key}" if key else ""
-    return LabResult(f"{stamp}-{slug}-{settings.per_class}{suffix}", created, settings.to_dict(), runs)
+    return f"{stamp}-{slug}-{settings.per_class}" + (f"-{key}" if key else "")
 
 
 def labs_dir(registry_folder: str | os.PathLike[str] | None = None) -> Path:
@@ -332,13 +336,16 @@ def _follow(queue, key: str, jobs: list, folder) -> LabJobs:
         return LabJobs(key, jobs, state, error=error)
     if states != ["done", "done"]:
         return LabJobs(key, jobs, "running" if "running" in states or "done" in states else "queued")
+    settings = settings_from_configs(jobs[0].config, jobs[1].config)
+    created = dt.datetime.fromtimestamp(jobs[0].submitted, dt.timezone.utc).isoformat(timespec="seconds")
+    path = (Path(folder) if folder else labs_dir()) / f"{lab_id(settings, created, key)}.json"
     try:
-        settings = settings_from_configs(jobs[0].config, jobs[1].config)
-        created = dt.datetime.fromtimestamp(jobs[0].submitted, dt.timezone.utc).isoformat(timespec="seconds")
-        result = combine(settings, queue.result(jobs[0].id), queue.result(jobs[1].id), created, key)
-        path = save_lab(result, folder)
-    except (LabError, ValueError, OSError) as error:  # A job removed meanwhile by another viewer, a full disk.
-        return LabJobs(key, jobs, "failed", error=str(error))
+        if not path.is_file():  # Another viewer may have saved it a moment ago.
+            result = combine(settings, queue.result(jobs[0].id), queue.result(jobs[1].id), created, key)
+            path = save_lab(result, folder)
+    except (LabError, ValueError, OSError) as error:  # A full disk, or the jobs removed by a viewer who saved it.
+        if not path.is_file():
+            return LabJobs(key, jobs, "failed", error=str(error))
     for job in jobs:
         _forget(queue, job.id)
     return LabJobs(key, jobs, "done", path)
