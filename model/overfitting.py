@@ -9,9 +9,9 @@ curves stay together.
 path: ``submit_lab`` queues them on the app's job queue (``model.jobs``, served by worker processes) and
 ``follow_labs`` turns finished pairs into saved results; the command line calls ``model.train.train``
 directly. ``combine`` makes a ``LabResult`` (both runs' per-epoch curves) from two finished trainings, and
-``save_lab`` writes it atomically as one JSON file per lab in the ``labs/`` folder of the model registry,
-so that a class can open a lab run earlier at once, without training anything. ``model/bundled/labs/``
-holds a result made by this module's command line (``--folder model/bundled/labs``).
+``save_lab`` writes it atomically as one JSON file per lab in the ``.labs/`` folder of the model registry,
+so that a class can open a lab run earlier at once, without training anything. ``model/bundled/.labs/``
+holds a result made by this module's command line (``--folder model/bundled/.labs``).
 
 Command line: ``python -m model.overfitting --classes cat,dog,bird,fish,apple --per-class 100 [--save]``.
 """
@@ -36,7 +36,7 @@ from data_loader.files import publish
 from model.config import TrainConfig
 from model.registry import BUNDLED_DIR, models_dir
 
-LABS_FOLDER = "labs"
+LABS_FOLDER = ".labs"  # Dot-named: the registry lists every other folder as a model.
 BUNDLED_LABS = BUNDLED_DIR / LABS_FOLDER
 FORMAT = "doodle-lab overfitting lab 1"
 RUNS = ("plain", "regularised")
@@ -211,7 +211,8 @@ def lab_id(settings: LabSettings, created: str, key: str = "") -> str:
 
 
 def labs_dir(registry_folder: str | os.PathLike[str] | None = None) -> Path:
-    """Where saved lab results live: ``labs/`` inside the model registry folder."""
+    """Where saved lab results live: ``.labs/`` inside the model registry folder (a dot-named folder, like every
+    folder there that is not a model)."""
     return models_dir(registry_folder) / LABS_FOLDER
 
 
@@ -386,8 +387,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data-dir")
-    parser.add_argument("--save", action="store_true", help="save the result in the registry's labs/ folder")
-    parser.add_argument("--folder", help="save into this folder instead (e.g. model/bundled/labs)")
+    parser.add_argument("--save", action="store_true", help="save the result in the registry's .labs/ folder")
+    parser.add_argument("--folder", help="save into this folder instead (e.g. model/bundled/.labs)")
     arguments = parser.parse_args(argv)
     try:
         settings = LabSettings(classes=arguments.classes, per_class=arguments.per_class,

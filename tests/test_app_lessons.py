@@ -35,7 +35,7 @@ def charts(app) -> list[dict]:
 def test_the_lab_page_opens_a_saved_lab_at_once_and_names_a_damaged_file(registry, tiny_training) -> None:
     settings = LabSettings(classes=["apple", "eye", "rainbow"], per_class=150, augment_strength=0.4, dropout=0.3)
     path = save_lab(combine(settings, tiny_training, tiny_training, created="2026-12-01T07:00:00+00:00"))
-    assert path.parent == labs_dir() == registry.folder / "labs"
+    assert path.parent == labs_dir() == registry.folder / ".labs"
     (path.parent / "20261201080000-broken.json").write_text("{\"format\": \"something else\"}")
     app = run_page(LAB)
     assert any("20261201080000-broken.json is not an overfitting lab result" in item.value for item in app.warning)

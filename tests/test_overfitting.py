@@ -156,3 +156,13 @@ def test_a_lab_goes_through_the_job_queue_and_a_cancelled_one_is_reported_and_cl
     assert ended.state == "cancelled" and ended.error == "the plain run cancelled; the regularised run cancelled"
     assert queue.jobs(purpose=LAB_PURPOSE) == [] and [job.id for job in queue.jobs()] == [other.id]
     assert follow_labs(queue) == [] and not (tmp_path / "labs").exists()
+
+
+def test_saved_labs_live_beside_the_models_without_being_taken_for_one(registry) -> None:
+    path = save_lab(a_result())
+    assert path.parent == registry.folder / ".labs"
+    assert registry.damaged() == [] and registry.names() == ["mnist", "quickdraw18"]
+    labs = saved_labs()
+    assert labs[0].path == path and not labs[0].bundled
+    assert [lab.path.name for lab in labs if lab.bundled] == ["20261201065459-cat-dog-bird-fish-apple-100.json"]
+    assert all(lab.result is not None for lab in labs), "the bundled lab opens"
