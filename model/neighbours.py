@@ -13,16 +13,24 @@ same data, seed and split), so that a search is one forward pass and one matrix-
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import os
+import re
+import tempfile
 import time
 import warnings
 import weakref
+import zipfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from data_loader import DataError, DrawingDataset, build_splits
+from data_loader.files import publish
 from model.predict import DRAWING_SPEC, as_model_input
 
 DEFAULT_PER_CLASS = 300
@@ -143,13 +151,59 @@ def training_drawings(card, per_class: int = DEFAULT_PER_CLASS, root=None, seed:
     return train.subset(np.concatenate(chosen))
 
 
-def build_index(model: keras.Model, card, per_class: int = DEFAULT_PER_CLASS, root=None) -> NeighbourIndex:
-    """Index a sample of the model's training drawings by their penultimate-layer features."""
+def build_index(model: keras.Model, card, per_class: int = DEFAULT_PER_CLASS, root=None,
+                cache_folder: str | os.PathLike[str] | None = None) -> NeighbourIndex:
+    """Index a sample of the model's training drawings by their penultimate-layer features.
+
+    With ``cache_folder`` the index is also kept on disk (one .npz per model name, creation time and
+    sample size, written atomically), so that a restarted server reads it back in a moment instead of
+    recomputing it; a cache file that cannot be read is recomputed and replaced.
+    """
     started = time.perf_counter()
+    layer = feature_layer_name(model)
+    path = _cache_path(cache_folder, card, per_class) if cache_folder else None
+    cached = _load(path, card) if path is not None and path.is_file() else None
+    if cached is not None and cached.layer == layer:
+        cached.seconds = time.perf_counter() - started
+        return cached
     dataset = training_drawings(card, per_class, root)
-    vectors = features(model, dataset.x)
-    return NeighbourIndex(vectors, dataset.x, dataset.y, list(card.class_names), feature_layer_name(model),
-                          time.perf_counter() - started)
+    index = NeighbourIndex(features(model, dataset.x), dataset.x, dataset.y, list(card.class_names), layer)
+    if path is not None:
+        with contextlib.suppress(OSError):  # A read-only registry only loses the disk copy.
+            _save(path, index)
+    index.seconds = time.perf_counter() - started
+    return index
+
+
+def _load(path: Path, card) -> NeighbourIndex | None:
+    """A cached index, or None when the file cannot be read or does not hang together."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            index = NeighbourIndex(archive["vectors"], archive["images"], archive["labels"], list(card.class_names),
+                                   str(archive["layer"]))
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return None
+    consistent = len(index.vectors) == len(index.labels) == len(index.images) and index.images.shape[1:] == (28, 28)
+    return index if consistent and (len(index.labels) == 0 or index.labels.max() < len(card.class_names)) else None
+
+
+def _cache_path(folder, card, per_class: int) -> Path:
+    version = hashlib.sha256(f"{card.name}|{card.created}|{per_class}".encode()).hexdigest()[:16]
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", card.name)
+    return Path(folder) / f"{safe}-{version}.npz"
+
+
+def _save(path: Path, index: NeighbourIndex) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as output:
+            np.savez(output, vectors=index.vectors, images=index.images, labels=index.labels,
+                     layer=np.array(index.layer))
+        publish(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def index_from_dataset(model: keras.Model, dataset: DrawingDataset) -> NeighbourIndex:

@@ -58,3 +58,24 @@ def test_a_model_of_someones_own_drawings_cannot_be_searched(tiny_training) -> N
     card = dataclasses.replace(tiny_training.card, data={**tiny_training.card.data, "source": "drawings"})
     with pytest.raises(DataError, match="trained on drawings made in the app, which the data folder does not hold"):
         training_drawings(card)
+
+
+def test_the_index_is_kept_on_disk_and_a_damaged_copy_is_rebuilt(tiny_training, data_root: Path,
+                                                                  tmp_path: Path) -> None:
+    import dataclasses
+
+    model, card = tiny_training.model, tiny_training.card
+    first = build_index(model, card, per_class=20, root=data_root, cache_folder=tmp_path)
+    [cached] = list(tmp_path.iterdir())
+    assert cached.suffix == ".npz" and len(first) == 60
+    again = build_index(model, card, per_class=20, root=data_root, cache_folder=tmp_path)
+    np.testing.assert_array_equal(again.vectors, first.vectors)
+    np.testing.assert_array_equal(again.images, first.images)
+    assert again.search(model, first.images[7], k=1)[0].position == 7
+    cached.write_bytes(cached.read_bytes()[:100])
+    rebuilt = build_index(model, card, per_class=20, root=data_root, cache_folder=tmp_path)
+    np.testing.assert_array_equal(rebuilt.vectors, first.vectors)
+    assert np.load(cached)["vectors"].shape == first.vectors.shape, "the damaged copy was replaced"
+    other = build_index(model, dataclasses.replace(card, created="2027-01-01T00:00:00+00:00"), per_class=20,
+                        root=data_root, cache_folder=tmp_path)
+    assert len(list(tmp_path.glob("*.npz"))) == 2 and len(other) == 60, "a re-saved model gets its own index"

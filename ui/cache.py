@@ -111,9 +111,10 @@ def filter_patterns(name: str, version: str, layer_name: str, count: int = 8) ->
 def neighbour_index(name: str, version: str):
     """A model's training drawings indexed by its penultimate-layer features: built once per model, shared by all."""
     from model.neighbours import build_index
+    from model.registry import models_dir
 
     predictor = load_predictor(name, version)
-    return build_index(predictor.model, predictor.card)
+    return build_index(predictor.model, predictor.card, cache_folder=models_dir() / ".neighbours")
 
 
 def clear_model_caches() -> None:
