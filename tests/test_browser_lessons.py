@@ -68,6 +68,9 @@ def check(page, size: tuple[int, int], name: str) -> None:
     assert "Traceback" not in page.inner_text("body")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= size[0] + 1, f"the page is {width}px wide on a {size[0]}px screen"
+    right = page.evaluate("Math.max(0, ...[...document.querySelectorAll('[data-testid=stMain] img, "
+                          "[data-testid=stMain] canvas')].map(element => element.getBoundingClientRect().right))")
+    assert right <= size[0] + 1, f"a picture reaches {right:.0f}px on a {size[0]}px screen"
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda size: f"{size[0]}x{size[1]}")
