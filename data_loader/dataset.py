@@ -214,6 +214,9 @@ def from_drawings(drawings: dict[str, list[list]], recipe: str = "quickdraw") ->
     if len(drawings) < 1 or any(len(items) == 0 for items in drawings.values()):
         raise DataError("every class needs at least one drawing")
     names = list(drawings)
+    repeated = repeated_classes([str(name) for name in names])
+    if repeated:
+        raise DataError(f"classes given more than once: {'; '.join(repeated)} (case and spaces do not count)")
     images = np.concatenate([render_many(drawings[name], recipe) for name in names])
     labels = np.concatenate([np.full(len(drawings[name]), index, np.int64) for index, name in enumerate(names)])
     return DrawingDataset(images, labels, names, "drawings", "canvas", recipe,

@@ -127,6 +127,23 @@ _METRICS = {
     "evaluated_on": (_is_text, "a string"),
 }
 
+_DATA = {
+    "source": (_is_text, "a string"),
+    "format": (_is_text, "a string"),
+    "classes": (lambda value: isinstance(value, list) and all(isinstance(item, str) for item in value),
+                "a list of strings"),
+    "train_counts": (_number_map, "an object of numbers"),
+    "validation_counts": (_number_map, "an object of numbers"),
+    "test_counts": (_number_map, "an object of numbers"),
+    "origins": (lambda value: isinstance(value, dict), "an object"),
+    "seed": (lambda value: value is None or (isinstance(value, int) and not isinstance(value, bool)),
+             "a whole number"),
+    "per_class": (lambda value: value is None or (isinstance(value, int) and not isinstance(value, bool)),
+                  "a whole number or null"),
+    "validation_fraction": (_is_share, "a number from 0 to 1"),
+    "test_fraction": (_is_share, "a number from 0 to 1"),
+}
+
 
 def check_fields(card: ModelCard) -> None:
     """Raise ``ValueError`` naming the first field of ``card`` whose type or value is wrong.
@@ -147,9 +164,11 @@ def check_fields(card: ModelCard) -> None:
         value = getattr(card, name)
         if not test(value):
             raise ValueError(f"the card's {name} must be {description}, got {_shown(value)}")
-    for name, (test, description) in _METRICS.items():
-        if name in card.metrics and not test(card.metrics[name]):
-            raise ValueError(f"the card's metrics.{name} must be {description}, got {_shown(card.metrics[name])}")
+    for part, checks in (("metrics", _METRICS), ("data", _DATA)):
+        values = getattr(card, part)
+        for name, (test, description) in checks.items():
+            if name in values and not test(values[name]):
+                raise ValueError(f"the card's {part}.{name} must be {description}, got {_shown(values[name])}")
     if card.recipe not in ("quickdraw", "mnist"):
         raise ValueError(f"unknown rendering recipe {card.recipe!r} in the card of {card.name!r}")
 

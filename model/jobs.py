@@ -233,8 +233,11 @@ class JobQueue:
     # --- what workers and the pool do -------------------------------------------------------------------
     def claim_next(self, worker: str) -> Job | None:
         """Take the oldest queued job for ``worker`` (atomically: one claimant wins); None when none waits."""
-        for job in self.jobs():
-            if job.state != "queued":
+        for job_id, state in self._states():
+            if state != "queued":
+                continue
+            job = self._read(self.folder / job_id)
+            if job is None:
                 continue
             if _claim(job.folder, {"worker": worker, "pid": os.getpid(), "host": socket.gethostname()}):
                 if job.cancel_requested:

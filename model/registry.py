@@ -12,12 +12,14 @@ folders the app keeps here that are not models start with '.' (or use a reserved
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import os
 import re
 import shutil
 import tempfile
+import threading
 import time
 import zipfile
 from dataclasses import dataclass
@@ -33,15 +35,21 @@ MODEL_FILE = "model.keras"
 CARD_FILE = "card.json"
 ACTIVE_FILE = "active.json"
 LEFTOVER_SECONDS = 300
-# Names the registry keeps for its own files: the pointer, and the kinds of file the app keeps beside the models.
-# Folders and files of its own that are not models start with '.', which no model name may.
-RESERVED_NAMES = frozenset({ACTIVE_FILE, CARD_FILE, MODEL_FILE})
+# Folders the app keeps in the registry folder that are not models (model.export's cache); never listed.
+INTERNAL_FOLDERS = frozenset({"exports"})
+# Names the registry keeps for its own files: the pointer, the internal folders, and the kinds of file the app
+# keeps beside the models. Other folders and files of its own that are not models start with '.', which no model
+# name may.
+RESERVED_NAMES = frozenset({ACTIVE_FILE, CARD_FILE, MODEL_FILE, *INTERNAL_FOLDERS})
 RESERVED_ENDINGS = (".json", ".npz", ".onnx", ".keras", ".tmp", ".lock")
 NAME_RULE = ("use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit (no spaces, paths or "
-             f"control characters); {ACTIVE_FILE} and names ending in {', '.join(RESERVED_ENDINGS)} are kept for "
+             f"control characters); {ACTIVE_FILE}, {', '.join(sorted(INTERNAL_FOLDERS))} and names ending in "
+             f"{', '.join(RESERVED_ENDINGS)} are kept for "
              "the registry's own files")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _ARCHIVE_CHECKS: dict[tuple[str, int, int], str | None] = {}
+_ARCHIVE_LOCK = threading.Lock()
+_CARDS: dict[tuple[str, int, int, int], ModelCard | str] = {}  # A card (or why it is invalid) per file version.
 
 
 class RegistryError(ValueError):
@@ -111,12 +119,17 @@ class Registry:
         """List the model folders that cannot be used, each with what is wrong (they can be deleted)."""
         return self._scan()[1]
 
+    def listing(self) -> tuple[list[ModelEntry], list[DamagedModel]]:
+        """The usable models and the damaged folders, read together in one pass over the folders."""
+        return self._scan()
+
     def _scan(self) -> tuple[list[ModelEntry], list[DamagedModel]]:
         found: dict[str, ModelEntry] = {}
         damaged: dict[str, DamagedModel] = {}
         for root, bundled in ((self.bundled_folder, True), (self.folder, False)):
             for folder in sorted(root.iterdir()) if root.is_dir() else []:
-                if folder.name.startswith(".") or not folder.is_dir() or folder.name in found or folder.name in damaged:
+                skipped = folder.name.startswith(".") or (folder.name in INTERNAL_FOLDERS and not bundled)
+                if skipped or not folder.is_dir() or folder.name in found or folder.name in damaged:
                     continue
                 card, problem = _read_folder(folder)
                 if problem:
@@ -196,6 +209,10 @@ class Registry:
             return name
         return DEFAULT_MODEL if DEFAULT_MODEL in names else (names[0] if names else DEFAULT_MODEL)
 
+    def pointer(self) -> str | None:
+        """The name ``active.json`` holds, even if that model is gone or damaged (``active_name`` then falls back)."""
+        return self._pointer()
+
     def _pointer(self) -> str | None:
         """The name ``active.json`` holds, or None when there is none (or it cannot be read)."""
         try:
@@ -240,10 +257,10 @@ class Registry:
         renaming the folder and rewriting the card); return the names repaired."""
         repaired = []
         for folder in sorted(self.folder.iterdir()) if self.folder.is_dir() else []:
-            if folder.name.startswith(".") or not (folder / CARD_FILE).is_file():
+            if folder.name.startswith(".") or folder.name in INTERNAL_FOLDERS or not (folder / CARD_FILE).is_file():
                 continue
             try:
-                card = ModelCard.from_json((folder / CARD_FILE).read_text(encoding="utf-8"))
+                card = read_card(folder / CARD_FILE)
             except (OSError, ValueError, TypeError):
                 continue  # Listed as damaged, with the reason.
             if card.name != folder.name:
@@ -322,7 +339,7 @@ def _read_folder(folder: Path) -> tuple[ModelCard | None, str]:
     if not card_path.is_file():
         return None, f"{card_path} is missing"
     try:
-        card = ModelCard.from_json(card_path.read_text(encoding="utf-8"))
+        card = read_card(card_path)
     except (OSError, ValueError, TypeError) as error:
         return None, f"{card_path} is not a valid model card ({error})"
     if not model_path.is_file():
@@ -333,6 +350,31 @@ def _read_folder(folder: Path) -> tuple[ModelCard | None, str]:
     if card.name != folder.name:  # A rename killed before the card was rewritten: the folder's name counts.
         card = dataclasses.replace(card, name=folder.name)
     return card, ""
+
+
+def read_card(path: Path) -> ModelCard:
+    """Read and check a card file, or raise ``ValueError`` saying what is wrong with it.
+
+    Parsed cards are remembered per file version (cards are replaced, never edited in place, by the registry),
+    so listing the registry on every page run does not parse and check every card again. Each call returns
+    its own copy of the card.
+    """
+    status = path.stat()
+    key = (str(path), status.st_ino, status.st_mtime_ns, status.st_size)
+    with _ARCHIVE_LOCK:
+        known = _CARDS.get(key)
+    if known is None:
+        try:
+            known = ModelCard.from_json(path.read_text(encoding="utf-8"))
+        except (ValueError, TypeError) as error:
+            known = str(error)
+        with _ARCHIVE_LOCK:
+            _CARDS[key] = known
+            while len(_CARDS) > 256:
+                _CARDS.pop(next(iter(_CARDS)))
+    if isinstance(known, str):
+        raise ValueError(known)
+    return copy.copy(known)
 
 
 def archive_problem(path: Path) -> str | None:
@@ -346,11 +388,15 @@ def archive_problem(path: Path) -> str | None:
     except OSError as error:
         return f"{path} cannot be read ({error.strerror or error})"
     key = (str(path), status.st_mtime_ns, status.st_size)
-    if key not in _ARCHIVE_CHECKS:
-        _ARCHIVE_CHECKS[key] = _check_archive(path)
-        if len(_ARCHIVE_CHECKS) > 256:
+    with _ARCHIVE_LOCK:
+        if key in _ARCHIVE_CHECKS:
+            return _ARCHIVE_CHECKS[key]
+    problem = _check_archive(path)
+    with _ARCHIVE_LOCK:  # Sessions list the registry from several threads.
+        _ARCHIVE_CHECKS[key] = problem
+        while len(_ARCHIVE_CHECKS) > 256:
             _ARCHIVE_CHECKS.pop(next(iter(_ARCHIVE_CHECKS)))
-    return _ARCHIVE_CHECKS[key]
+    return problem
 
 
 def _check_archive(path: Path) -> str | None:
@@ -358,14 +404,17 @@ def _check_archive(path: Path) -> str | None:
         with zipfile.ZipFile(path) as archive:
             names = archive.namelist()
             broken = archive.testzip()
-    except (OSError, zipfile.BadZipFile, EOFError, ValueError) as error:
+            config = json.loads(archive.read("config.json")) if "config.json" in names and not broken else {}
+    except (OSError, zipfile.BadZipFile, EOFError) as error:
         return f"{path} is damaged or unreadable: it is not a complete .keras archive ({error})"
+    except ValueError as error:
+        return f"{path} is damaged or unreadable: its config.json is not valid JSON ({error})"
     except Exception as error:  # zlib and other decompression errors for corrupted contents.
         return f"{path} is damaged or unreadable: its contents cannot be read ({error})"
     if broken:
         return f"{path} is damaged or unreadable: its part {broken!r} fails its checksum"
-    if "config.json" not in names:
-        return f"{path} is damaged or unreadable: it is a zip archive without the model's config.json"
+    if "config.json" not in names or not isinstance(config, dict) or "class_name" not in config:
+        return f"{path} is damaged or unreadable: it is a zip archive without a Keras model's config.json"
     return None
 
 

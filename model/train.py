@@ -302,7 +302,13 @@ def save_result(result: TrainingResult, name: str, registry: Registry | None = N
     entry = registry.save(result.model, card)
     result.card = card  # Only once it is saved: a refused name leaves the result as it was, ready for another.
     if activate:
-        registry.activate(entry.name)
+        from model.registry import RegistryError
+
+        try:
+            registry.activate(entry.name)
+        except (RegistryError, OSError) as error:
+            raise RegistryError(f"the model was saved as {entry.name!r}, but it could not be made the default "
+                                f"({error})") from error
     return entry
 
 

@@ -75,15 +75,21 @@ def save_result_files(folder: Path, result, registry_class) -> None:
     os.replace(temporary, path)
 
 
+def exit_with_parent(parent: int) -> None:
+    """Exit as soon as the process ``parent`` is gone (checked every second, in a thread)."""
+    def watch_parent() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)  # The server is gone: so is its worker (an unfinished job is marked failed later).
+
+    if not any(thread.name == "parent-watch" for thread in threading.enumerate()):
+        threading.Thread(target=watch_parent, name="parent-watch", daemon=True).start()
+
+
 def serve(queue: JobQueue, name: str, poll: float = 0.5, once: bool = False, parent: int | None = None) -> int:
     """Take and train queued jobs until stopped (or, with ``once``, until the queue is empty)."""
     if parent is not None:
-        def watch_parent() -> None:
-            while os.getppid() == parent:
-                time.sleep(1.0)
-            os._exit(0)  # The server is gone: so is its worker (an unfinished job is marked failed later).
-
-        threading.Thread(target=watch_parent, name="parent-watch", daemon=True).start()
+        exit_with_parent(parent)
     pruned = 0.0
     while True:
         if time.monotonic() - pruned > 600:
@@ -111,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     if arguments.nice:
         os.nice(arguments.nice)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    if arguments.parent is not None:
+        exit_with_parent(arguments.parent)  # Before the slow TensorFlow import: no orphan even while it loads.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import model.train  # noqa: F401 - import TensorFlow now, so that the first job starts sooner
 

@@ -6,21 +6,33 @@ Trainings run in worker processes, not in the web server: the page submits a job
 
 import streamlit as st
 
-from data_loader.quickdraw import CATEGORIES
-from model.architectures import ARCHITECTURES, TRAINABLE
-from model.jobs import JobError
-from model.registry import RegistryError
-from model.train import save_result
-from ui.cache import categories_on_disk, job_queue
-from ui.choices import DATA_SOURCES, EXPLANATIONS, FORMATS, STARTS, config_from_choices, default_format
-from ui.models import current_model_name, model_switcher, registry, use_model
+from ui.cache import warm_up
 from ui.navigation import page, start_page
-from ui.owner import owner_id
-from ui.teacher import forget_key, refuse, teacher_allows
-from ui.training import collect_drawings, drawings_dataset, progress_panel, queue_panel, results_panel
+from ui.warmup import wait_with_notice
 
 start_page(page("Train"))
 st.title("🏋️ Train a network")
+wait_with_notice(warm_up(), blocking_steps=2)  # On a cold server: say so, instead of a blank page.
+
+# Imported once the warm-up has loaded TensorFlow.
+from data_loader.quickdraw import CATEGORIES  # noqa: E402
+from model.architectures import ARCHITECTURES, TRAINABLE  # noqa: E402
+from model.jobs import JobError  # noqa: E402
+from model.registry import RegistryError  # noqa: E402
+from model.train import save_result  # noqa: E402
+from ui.cache import categories_on_disk, job_queue  # noqa: E402
+from ui.choices import DATA_SOURCES, EXPLANATIONS, FORMATS, STARTS, config_from_choices, default_format  # noqa: E402
+from ui.models import current_model_name, model_switcher, registry, use_model  # noqa: E402
+from ui.owner import owner_id  # noqa: E402
+from ui.teacher import forget_key, refuse, teacher_allows  # noqa: E402
+from ui.training import (  # noqa: E402
+    collect_drawings,
+    drawings_dataset,
+    progress_panel,
+    queue_panel,
+    results_panel,
+)
+
 model_switcher()
 queue, me = job_queue(), owner_id()
 

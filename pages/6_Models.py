@@ -24,7 +24,7 @@ st.title("🗂️ Models")
 model_switcher()
 models = registry()
 try:
-    entries, damaged = models.entries(), models.damaged()
+    entries, damaged = models.listing()
 except OSError as error:
     st.error(f"The model registry {models.folder} cannot be read ({error}).")
     st.stop()
@@ -55,7 +55,7 @@ def done(needs_key: bool) -> None:
 
 def delete_button(name: str, needs_key: bool, column=st) -> None:
     """A "Delete…" popover whose button deletes ``name`` for good: opening it and confirming are two steps."""
-    with column.popover("Delete…"):
+    with column.popover("Delete…", width="stretch"):
         st.write(f"Delete **{name}** for everyone? This cannot be undone.")
         if not st.button(f"Yes, delete {name}", key=f"delete_{name}", type="primary"):
             return
@@ -74,17 +74,17 @@ def delete_button(name: str, needs_key: bool, column=st) -> None:
 
 
 st.subheader("Compare")
-st.dataframe(comparison(entries), hide_index=True)
+st.dataframe(comparison(entries), hide_index=True, width="stretch")
 
 for entry in entries:
     card, others = entry.card, key_required() and not saved_here(entry)
     label = f"{entry.name}{' · active' if entry.name == active else ''}{' · bundled' if entry.bundled else ''}"
     with st.expander(label, expanded=entry.name == in_use):
         st.write(card.summary())
-        saver = "bundled with the app" if entry.bundled else f"saved by {card.saved_by or 'someone unnamed'}" + (
+        saver = "Bundled with the app" if entry.bundled else f"Saved by {card.saved_by or 'someone unnamed'}" + (
             " in this session" if saved_here(entry) else "")
         accuracy = card.metrics.get("test_top1")
-        st.write(f"**{saver.capitalize()}** on {saved_date(entry)}"
+        st.write(f"**{saver}** on {saved_date(entry)}"
                  + (f" · test top-1 **{accuracy:.1%}**" if accuracy is not None else " · not tested"))
         st.write(f"**Classes:** {', '.join(card.class_names)}")
         if "test_top3" in card.metrics:
@@ -92,12 +92,14 @@ for entry in entries:
                      "drawings")
         st.caption(f"Created {card.created} on {card.device}; {card.parameters:,} parameters; rendering recipe "
                    f"{card.recipe}. Reproduce: `{card.command}`")
-        columns = st.columns(4)
-        if columns[0].button("Use in my session", key=f"use_{entry.name}", disabled=entry.name == in_use):
+        actions = st.columns(2)
+        if actions[0].button("Use in my session", key=f"use_{entry.name}", disabled=entry.name == in_use,
+                             width="stretch"):
             use_model(entry.name)
             st.rerun()
-        if columns[1].button("Make this the default for everyone", key=f"activate_{entry.name}",
-                             disabled=entry.name == active) and allowed(key_required(), "make a model the default"):
+        if actions[1].button("Make this the default for everyone", key=f"activate_{entry.name}",
+                             disabled=entry.name == active, width="stretch") \
+                and allowed(key_required(), "make a model the default"):
             try:
                 models.activate(entry.name)
             except (RegistryError, OSError) as error:
@@ -107,8 +109,10 @@ for entry in entries:
                 done(key_required())
         if entry.bundled:
             continue
-        new_name = columns[2].text_input("New name", entry.name, key=f"name_{entry.name}")
-        if columns[2].button("Rename", key=f"rename_{entry.name}") and new_name.strip() != entry.name \
+        columns = st.columns([3, 1, 1], vertical_alignment="bottom")
+        new_name = columns[0].text_input("New name", entry.name, key=f"name_{entry.name}")
+        if columns[1].button("Rename", key=f"rename_{entry.name}", width="stretch") \
+                and new_name.strip() != entry.name \
                 and allowed(others, f"rename a model saved in another session ({entry.name})"):
             try:
                 models.rename(entry.name, new_name.strip())
@@ -120,7 +124,7 @@ for entry in entries:
                 else:
                     clear_model_caches()
                 done(others)
-        delete_button(entry.name, others, columns[3])
+        delete_button(entry.name, others, columns[2])
 
 if damaged:
     st.subheader("Damaged models")
@@ -128,4 +132,4 @@ if damaged:
     for broken in damaged:
         st.error(f"`{broken.name}` cannot be used: {broken.problem}")
         if not broken.bundled:
-            delete_button(broken.name, key_required())
+            delete_button(broken.name, key_required(), st.columns(4)[0])

@@ -94,6 +94,7 @@ def test_a_broken_active_model_shows_a_message_and_the_page_still_works(registry
     entry = save_result(tiny_training, "broken", registry, activate=True)
     entry.model_path.write_bytes(b"not a keras file")
     app = run_page("pages/1_Draw.py", {"canvas": canvas_state(None)})
-    assert any("cannot be used" in item.value for item in app.sidebar.error)
+    assert any("default model 'broken' is damaged" in item.value for item in app.sidebar.warning)
+    assert app.sidebar.selectbox[0].value == "quickdraw18", "a damaged model is never used"
     app = run_page("app.py")
-    assert "No model could be loaded" in texts(app)
+    assert "Model in use: quickdraw18" in [item.value for item in app.subheader]

@@ -195,3 +195,12 @@ def test_the_train_cli_prints_the_chance_warning_for_a_model_that_learned_nothin
                        "--learning-rate", "1e-9", "--data-dir", str(data_root), "--precision", "float32"]) == 0
     out = capsys.readouterr().out
     assert "warning: Top-1 accuracy" in out and "no better than guessing at random (50% for 2 classes)" in out, out
+
+
+def test_own_drawings_under_two_spellings_of_one_class_are_refused() -> None:
+    from data_loader import from_drawings
+
+    drawing = [[[0, 50, 90], [0, 80, 20]]]
+    with pytest.raises(DataError, match="'star', 'Star '"):
+        from_drawings({"star": [drawing], "Star ": [drawing]})
+    assert from_drawings({"star": [drawing], "moon": [drawing]}).counts() == {"star": 1, "moon": 1}

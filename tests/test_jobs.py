@@ -134,3 +134,29 @@ def test_queue_rules_without_workers(tmp_path: Path, data_root: Path, monkeypatc
     monkeypatch.setenv("DOODLE_TRAIN_WORKERS", "many")
     with pytest.raises(ValueError, match="whole number"):
         worker_count()
+
+
+def test_a_worker_exits_when_the_server_that_started_it_is_gone(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    repository = Path(__file__).resolve().parents[1]
+    server = ("import os, subprocess, sys\n"
+              "worker = subprocess.Popen([sys.executable, '-m', 'model.worker', sys.argv[1],\n"
+              "                           '--parent', str(os.getpid())])\n"
+              "print(worker.pid, flush=True)\n")  # ... and the "server" ends at once, without stopping its worker.
+    finished = subprocess.run([sys.executable, "-c", server, str(tmp_path / "jobs")], cwd=repository,
+                              capture_output=True, text=True, timeout=60)
+    worker = int(finished.stdout.strip())
+    deadline = time.monotonic() + 30
+    while _running(worker) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _running(worker), "an orphaned worker exits by itself"
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"

@@ -193,7 +193,7 @@ def _edit_card(folder: Path, **changes) -> None:
 
 
 @pytest.mark.parametrize("name", ["active.json", "card.json", "model.keras", "bad\n", "tab\there", "x.npz",
-                                  "cache.onnx", "weird.JSON"])
+                                  "cache.onnx", "weird.JSON", "exports"])
 def test_reserved_names_and_control_characters_are_refused_with_the_rule(name: str) -> None:
     with pytest.raises(RegistryError, match=r"not a valid model name: use 1 to 64 .*active\.json"):
         check_name(name)
@@ -227,7 +227,7 @@ def test_a_folder_left_in_the_pointers_place_is_reported_and_can_be_deleted(tiny
     ({"class_names": ["apple", "apple", "rainbow"]}, "class_names repeat 'apple'"),
     ({"class_names": ["apple", "", "rainbow"]}, "class_names"), ({"history": {"loss": "low"}}, "history"),
     ({"parameters": "many"}, "parameters"), ({"metrics": {"test_top1": "97%"}}, "metrics.test_top1"),
-    ({"name": 5}, "name"), ({"saved_by": ["x"]}, "saved_by"),
+    ({"name": 5}, "name"), ({"saved_by": ["x"]}, "saved_by"), ({"data": {"per_class": "lots"}}, "data.per_class"),
 ])
 def test_a_card_with_wrong_types_is_a_damaged_model(tiny_training, registry: Registry, changes: dict,
                                                     field: str) -> None:
@@ -253,15 +253,23 @@ def test_a_malformed_card_json_names_the_file_not_a_missing_model(tiny_training,
     assert f"{entry.folder / 'card.json'} is not a valid model card" in str(raised.value)
 
 
-@pytest.mark.parametrize("damage", ["truncate", "flip"])
+@pytest.mark.parametrize("damage", ["truncate", "flip", "config"])
 def test_a_corrupted_model_file_is_damaged_naming_the_file(tiny_training, registry: Registry, damage: str) -> None:
+    import zipfile
+
     entry = save_result(tiny_training, "corrupt", registry)
     data = bytearray(entry.model_path.read_bytes())
     if damage == "truncate":
         data = data[: len(data) // 2]
-    else:  # Flip bytes in the middle of the weights: the archive's directory is intact, its checksum is not.
+    elif damage == "flip":  # Flip bytes in the middle of the weights: the archive's directory is intact, not its sums.
         middle = len(data) // 2
         data[middle : middle + 64] = bytes(255 - value for value in data[middle : middle + 64])
+    else:  # A sound archive whose model description is not JSON.
+        with zipfile.ZipFile(entry.model_path) as original, zipfile.ZipFile(entry.folder / "new.zip", "w") as copy:
+            for name in original.namelist():
+                copy.writestr(name, b"{garbage" if name == "config.json" else original.read(name))
+        data = bytearray((entry.folder / "new.zip").read_bytes())
+        (entry.folder / "new.zip").unlink()
     entry.model_path.write_bytes(bytes(data))
     assert "corrupt" not in registry.names()
     [broken] = registry.damaged()
@@ -274,6 +282,7 @@ def test_a_corrupted_model_file_is_damaged_naming_the_file(tiny_training, regist
 def test_new_names_are_checked_before_training(tiny_training, registry: Registry) -> None:
     save_result(tiny_training, "taken", registry)
     (registry.folder / "half").mkdir()  # A damaged folder: no card, no model file.
+    (registry.folder / "exports" / "fruit-1a2b" / "onnx").mkdir(parents=True)  # model.export's cache: not a model.
     assert registry.check_new_name("fresh") == "fresh"
     with pytest.raises(RegistryError, match="already exists"):
         registry.check_new_name("taken")
@@ -281,9 +290,10 @@ def test_new_names_are_checked_before_training(tiny_training, registry: Registry
         registry.check_new_name("half")
     with pytest.raises(RegistryError, match="damaged model folder"):
         save_result(tiny_training, "half", registry)
-    with pytest.raises(RegistryError, match="not a valid model name"):
-        registry.check_new_name("active.json")
-    assert [item.name for item in registry.damaged()] == ["half"]
+    for reserved in ("active.json", "exports"):
+        with pytest.raises(RegistryError, match="not a valid model name"):
+            registry.check_new_name(reserved)
+    assert [item.name for item in registry.damaged()] == ["half"] and "exports" not in registry.names()
     registry.delete("half")
     assert registry.check_new_name("half") == "half"
 
@@ -367,3 +377,11 @@ def test_the_training_command_refuses_an_unwritable_registry_before_training(dat
                  "--data-dir", str(data_root), "--name", "fine"])
     output = capsys.readouterr()
     assert code == 1 and "cannot be written" in output.err and "epoch" not in output.err
+
+
+def test_a_save_whose_activation_fails_says_it_was_saved(tiny_training, registry: Registry) -> None:
+    registry.folder.mkdir(parents=True)
+    (registry.folder / "active.json").mkdir()  # Something in the pointer's place, as an older version could leave.
+    with pytest.raises(RegistryError, match="saved as 'kept', but it could not be made the default"):
+        save_result(tiny_training, "kept", registry, activate=True)
+    assert "kept" in registry.names()

@@ -56,7 +56,7 @@ def model_switcher() -> Predictor | None:
     """Draw the sidebar model switcher and return this session's predictor, or None after showing why not."""
     models = registry()
     try:
-        entries = models.entries()
+        entries, damaged = models.listing()
     except (RegistryError, OSError) as error:
         st.warning(f"No model could be loaded: the model registry cannot be read ({error}).")
         return None
@@ -66,6 +66,13 @@ def model_switcher() -> Predictor | None:
     names = [entry.name for entry in entries]
     labels = {entry.name: f"{entry.name}{' (bundled)' if entry.bundled else ''}" for entry in entries}
     current = current_model_name(models, names)
+    chosen, broken = st.session_state.get(SESSION_MODEL), {item.name for item in damaged}
+    if chosen in broken:
+        st.sidebar.warning(f"Your model {chosen!r} is damaged and cannot be used (see the Models page); using "
+                           f"{current!r} instead.")
+    elif chosen not in names and models.pointer() in broken:
+        st.sidebar.warning(f"The default model {models.pointer()!r} is damaged and cannot be used (see the Models "
+                           f"page); using {current!r} instead.")
     st.session_state[SWITCHER] = current if current in names else names[0]
     choice = st.sidebar.selectbox("Model", names, format_func=labels.get, key=SWITCHER, on_change=_remember_choice,
                                   help="Switches the model for your session only. The default for everyone is set "
@@ -102,8 +109,9 @@ def comparison(entries: list[ModelEntry]) -> list[dict]:
         card, accuracy = entry.card, entry.card.metrics.get("test_top1")
         rows.append({
             "Model": entry.name, "Test top-1": f"{accuracy:.1%}" if accuracy is not None else "-",
-            "Classes": card.num_classes, "Class names": ", ".join(card.class_names),
-            "Parameters": card.parameters, "Training time (s)": round(card.training_seconds),
+            "Classes": card.num_classes, "Parameters": card.parameters,
+            "Training time (s)": round(card.training_seconds),
             "Saved by": "bundled" if entry.bundled else (card.saved_by or "-"), "Date": saved_date(entry),
+            "Class names": ", ".join(card.class_names),
         })
     return rows
