@@ -9,8 +9,6 @@ models themselves are loaded and cached once per server by ``ui.cache``.
 
 from __future__ import annotations
 
-import uuid
-
 import streamlit as st
 
 from model.predict import Predictor
@@ -88,8 +86,10 @@ def model_switcher() -> Predictor | None:
 
 
 def session_id() -> str:
-    """A random identifier for this browser session."""
-    return st.session_state.setdefault("session_id", uuid.uuid4().hex)
+    """This visitor's identifier, the same after a browser reload (a cookie: see ``ui.owner``)."""
+    from ui.owner import owner_id
+
+    return owner_id()
 
 
 def saved_here(entry: ModelEntry) -> bool:

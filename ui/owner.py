@@ -31,15 +31,15 @@ def _cookies() -> dict[str, str]:
 def owner_id() -> str:
     """This visitor's owner token: from this session, else from the browser's cookie, else a new one.
 
-    The token is also this session's ``session_id`` (the owner written on the cards of models it saves),
-    so that a reload keeps a student's models theirs.
+    The token is also this session's ``session_id`` (``ui.models.session_id`` returns it: the owner written
+    on the cards of models it saves), so that a reload keeps a student's models theirs. A ``session_id``
+    already in the session (a test's) is kept.
     """
-    token = st.session_state.get(_STATE)
-    if token is None:
+    token = st.session_state.get(_STATE) or st.session_state.get("session_id")
+    if not token:
         cookie = _cookies().get(COOKIE, "")
         token = cookie if _TOKEN.match(cookie) else uuid.uuid4().hex
-        st.session_state[_STATE] = token
-        st.session_state.setdefault("session_id", token)
+    st.session_state[_STATE] = st.session_state["session_id"] = token
     if _cookies().get(COOKIE) != token and not st.session_state.get("owner_cookie_sent"):
         st.session_state["owner_cookie_sent"] = True
         st.html(f"<script>document.cookie = '{COOKIE}={token}; path=/; max-age=2592000; SameSite=Strict';</script>",
