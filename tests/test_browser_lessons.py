@@ -77,12 +77,15 @@ def check(page, size: tuple[int, int], name: str) -> None:
 def test_the_lab_page_shows_the_bundled_lab(browser, app_url, size) -> None:
     context, page = open_page(browser, f"{app_url}Overfitting_lab", size)
     try:
-        page.locator(".js-plotly-plot").nth(1).wait_for(timeout=60_000)
+        page.locator(".js-plotly-plot").nth(1).wait_for(timeout=120_000)
         settle(page)
         assert page.get_by_text("Validation accuracy, without augmentation or dropout").count() == 1
         assert page.get_by_text("Validation accuracy, with augmentation and dropout").count() == 1
         assert page.get_by_role("button", name="Run both trainings").count() == 1
         check(page, size, "lab")
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / f"lab-failed-{size[0]}x{size[1]}.png"))
+        raise
     finally:
         context.close()
 
@@ -113,5 +116,8 @@ def test_the_explorer_browses_replays_and_finds_neighbours(browser, app_url, dat
         assert page.locator("figure img").count() == 12
         page.locator("figure img").last.scroll_into_view_if_needed()
         check(page, size, "explorer-neighbours")
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / f"explorer-failed-{size[0]}x{size[1]}.png"))
+        raise
     finally:
         context.close()
