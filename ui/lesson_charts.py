@@ -7,6 +7,11 @@ import io
 from html import escape
 
 import numpy as np
+
+# Plotly looks pandas up in sys.modules without importing it; while another thread (the app's warm-up) is
+# still importing pandas it finds a half-made module and fails ("partially initialized module 'pandas' has
+# no attribute 'Series'", seen once in the lesson browser tests). Importing it here waits for the import.
+import pandas  # noqa: F401
 import plotly.graph_objects as go
 from PIL import Image
 
