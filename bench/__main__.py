@@ -13,7 +13,7 @@ import json
 import os
 import sys
 
-NAMES = ("inference", "data", "teach", "training", "browser", "export", "warm", "classroom", "scale")
+NAMES = ("inference", "data", "teach", "training", "browser", "export", "warm", "classroom", "scale", "neighbours")
 
 
 def main(argv: list[str] | None = None) -> int:

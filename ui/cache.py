@@ -106,9 +106,20 @@ def filter_patterns(name: str, version: str, layer_name: str, count: int = 8) ->
     return ascend_filters(model, layer_name, range(min(count, model.get_layer(layer_name).output.shape[-1])))
 
 
+@st.cache_resource(show_spinner="Indexing the model's training drawings by what the network sees...", max_entries=4)
+def neighbour_index(name: str, version: str):
+    """A model's training drawings indexed by its penultimate-layer features: built once per model, shared by all."""
+    from model.neighbours import build_index
+    from model.registry import models_dir
+
+    predictor = load_predictor(name, version)
+    return build_index(predictor.model, predictor.card, cache_folder=models_dir() / ".neighbours")
+
+
 def clear_model_caches() -> None:
     """Forget every cached model and every array computed from one (not the training queue)."""
     load_predictor.clear()
+    neighbour_index.clear()
     class_idea.clear()
     filter_patterns.clear()
 

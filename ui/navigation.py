@@ -35,6 +35,10 @@ PAGES = [
     PageLink("pages/5_Train.py", "Train", "🏋️",
              "pick classes or draw your own, train or fine-tune, switch the live model"),
     PageLink("pages/6_Models.py", "Models", "🗂️", "every saved model with its card: activate, rename, delete"),
+    PageLink("pages/7_Overfitting_lab.py", "Overfitting lab", "📉",
+             "one small network trained twice on few drawings: see overfitting, and what fights it"),
+    PageLink("pages/8_Data_explorer.py", "Data explorer", "🔎",
+             "browse the drawings, replay their strokes, and find the ones the network finds most like yours"),
 ]
 
 
