@@ -11,9 +11,11 @@ and the warm-up state (``warm_up``) before TensorFlow has loaded.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
+import pandas  # noqa: F401 - imported here, on the page thread, so that plotly never sees it half-imported by the warm-up
 import streamlit as st
 
 from data_loader import DataError, build_subset, data_dir
@@ -156,11 +158,19 @@ def _dataset_examples(root: str, source: str, category: str, count: int) -> np.n
 
 @st.cache_data(show_spinner="Building the network without weights to count its parameters...")
 def architecture_figures(name: str) -> dict:
-    """Parameter totals and shares of one named architecture, built without weights (the network is not kept)."""
+    """Parameter totals and shares of one named architecture, built without weights (the network is not kept).
+
+    Built one at a time: the warm-up thread and a page may ask at once, and Keras' layer naming is not made for
+    two threads building models together.
+    """
     from model.architectures import ARCHITECTURES, build
     from model.introspection import parameter_summary
 
-    return {"summary": parameter_summary(build(name)), "input": str(ARCHITECTURES[name].input_shape)}
+    with _BUILDING:
+        return {"summary": parameter_summary(build(name)), "input": str(ARCHITECTURES[name].input_shape)}
+
+
+_BUILDING = threading.Lock()
 
 
 if st.runtime.exists():  # In a running server, the first page run of any page starts the warm-up.
