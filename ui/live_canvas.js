@@ -115,7 +115,8 @@ function build(root) {
   ui.speakBox = element("input");
   ui.speakBox.type = "checkbox";
   ui.speak.append(ui.speakBox, document.createTextNode(" 🔊 Speak"));
-  ui.tools.append(ui.undo, ui.redo, ui.clear, ui.skip, ui.speak);
+  ui.tools.append(ui.undo, ui.redo, ui.clear, ui.skip);
+  ui.bar.append(ui.speak);
   root.append(ui.bar, ui.timer, ui.stage, ui.guess, ui.note, ui.tools);
   return ui;
 }
@@ -350,6 +351,7 @@ class LiveCanvas {
       ui.card.hidden = false;
       ui.card.classList.remove("verdict");
       this.showTime(game.seconds);
+      if (this.session === null) this.report();  // server path: the new round starts with no strokes
     };
     if (game.last && this.round === null) this.showVerdict(game.last);  // the server's verdict (server path)
     else if (game.last && this.round && !this.round.over) this.showVerdict(game.last);
@@ -370,6 +372,7 @@ class LiveCanvas {
     if (!this.round || this.round.started) return;
     this.round.started = performance.now();
     this.ui.card.hidden = true;
+    this.setState("started", this.roundKey);
     this.say("", true);
     const tick = () => {
       if (!this.round || this.round.over || !this.round.started) return;
@@ -405,12 +408,13 @@ class LiveCanvas {
     clearTimeout(this.timer);
     const seconds = Math.min((performance.now() - round.started) / 1000, round.seconds);
     const strokes = this.strokes.map(([xs, ys]) => [xs.slice(), ys.slice()]);
+    const midStroke = this.current !== null;
     this.current = null;
     const text = {won: `Oh I know, it's ${round.prompt}!`, timeout: `Time's up! I couldn't guess ${round.prompt}.`,
                   skipped: `Skipped ${round.prompt}.`}[outcome];
     this.showVerdict({text});
     if (outcome === "won") this.say(text, true);
-    live.lastRound = {outcome, seconds, strokes: strokes.length, at: performance.now()};
+    live.lastRound = {outcome, seconds, strokes: strokes.length, midStroke, at: performance.now()};
     const game = this.data.game;
     this.setState("report", {id: game.id, round: game.round, outcome, seconds, strokes,
                              ranking: (this.lastRanking || []).slice(0, 3)});

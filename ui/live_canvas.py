@@ -63,6 +63,7 @@ class LiveCanvasValue:
     strokes: list = field(default_factory=list)
     live: bool | None = None  # None until the browser said; False: the runtime could not start
     report: dict[str, Any] | None = None
+    started: str | None = None  # game: "<game id>:<round>" of the last round the player said ready for
 
 
 def _onnx_file(predictor) -> Path:
@@ -122,12 +123,14 @@ def live_canvas(key: str, predictor, mode: str = "draw", game: dict[str, Any] | 
         data["model"] = model_source(predictor)
     except ValueError as error:
         data["model"] = {"error": str(error)}
-    result = _COMPONENT(key=key, data=data, default={"strokes": [], "live": None, "report": None},
+    result = _COMPONENT(key=key, data=data, default={"strokes": [], "live": None, "report": None, "started": None},
                         on_strokes_change=lambda: None, on_live_change=lambda: None,
-                        on_report_change=lambda: None)
+                        on_report_change=lambda: None, on_started_change=lambda: None)
     state = result if isinstance(result, dict) else {name: getattr(result, name, None)
-                                                     for name in ("strokes", "live", "report")}
+                                                     for name in ("strokes", "live", "report", "started")}
     report = state.get("report")
     report = {**report, "strokes": clean_strokes(report.get("strokes"))} if isinstance(report, dict) else None
     live = state.get("live")
-    return LiveCanvasValue(clean_strokes(state.get("strokes")), live if isinstance(live, bool) else None, report)
+    started = state.get("started")
+    return LiveCanvasValue(clean_strokes(state.get("strokes")), live if isinstance(live, bool) else None, report,
+                           started if isinstance(started, str) else None)
