@@ -4,6 +4,7 @@ import streamlit as st
 
 from model.registry import RegistryError
 from ui.cache import clear_model_caches
+from ui.exports import export_downloads
 from ui.models import SESSION_MODEL, forget_model_choice, model_switcher, registry, use_model
 from ui.navigation import page, start_page
 
@@ -26,6 +27,7 @@ for entry in models.entries():
                      f" on {metrics.get('test_count', 0):,} drawings")
         st.caption(f"Created {card.created} on {card.device}; {card.parameters:,} parameters; rendering recipe "
                    f"{card.recipe}. Reproduce: `{card.command}`")
+        export_downloads(entry)
         columns = st.columns(3)
         if columns[0].button("Activate", key=f"activate_{entry.name}", disabled=entry.name == active):
             try:
