@@ -157,22 +157,37 @@ class LiveCanvas {
   }
 
   async loadModel(model) {
-    if (this.modelId === model.id && model.id) return;
+    if (this.modelId === model.id && model.id && !model.error) return;
     this.modelId = model.id;
     this.session = null;
+    const note = this.ui.note;
     try {
       if (model.error) throw new Error(model.error);
+      await loadRuntime();
+      if (model.missing) {  // the server exports the model for browsers when one asks; wait for its file
+        note.textContent = "Getting live guesses ready: the model is being prepared for your browser…";
+        this.setState("wanted", model.id);
+        const url = new URL(model.url, document.baseURI).href;
+        const deadline = performance.now() + 600000;
+        while (!(await fetch(url, {method: "HEAD", cache: "no-store"}).then((r) => r.ok, () => false))) {
+          if (this.modelId !== model.id) return;
+          if (performance.now() > deadline) throw new Error("the model file did not appear in time");
+          await new Promise((resolve) => setTimeout(resolve, 2000));
+        }
+      }
       const session = await loadSession(model);
       if (this.modelId !== model.id) return;
       this.session = session;
+      note.textContent = "";
       live.modelId = model.id;
       live.ready = true;
       this.setState("live", true);
       this.schedule();
     } catch (error) {
+      if (this.modelId !== model.id) return;
       live.errors.push(String(error));
       live.ready = false;
-      this.ui.note.textContent = "Live guessing is off in this browser (the in-browser runtime could not start), "
+      note.textContent = "Live guessing is off in this browser (the in-browser runtime could not start), "
         + "so the guesses come from the server after each stroke.";
       this.setState("live", false);
     }

@@ -14,20 +14,21 @@ What comes back to Python goes through ``data_loader.canvas.clean_strokes``:
   with the strokes; nothing per stroke. Where the runtime cannot start, the game falls back to the server
   path: the strokes come back after every stroke and the server decides, as before.
 
-The model reaches the browser as a file: its ONNX export (``model.export.browser_model``, cached in the
-registry folder) is copied once per model version to ``static/models/<content hash>.onnx`` and served by
-Streamlit's static file serving. That copy is shared by every session on this server on purpose: it is the
-same bytes for everyone, named by its content, written atomically, so many sessions can ask at once. Where
-static/ cannot be written (a read-only install), the bytes travel inside the component's data instead.
+The model reaches the browser as a file: its verified ONNX export (``model.export.browser_model``, cached in
+the registry folder) is copied once per model version to ``static/models/<name>-<hash of its card's date>.onnx``
+and served by Streamlit's static file serving, so a new version (a model saved again under its name) gets a new
+file and a switch of model loads the other file. That copy is shared by every session of this server on purpose:
+it is the same bytes for everyone, written atomically, made once however many sessions ask. The export starts
+when a browser asks for a model the folder lacks, in a background thread: pages never wait for it, and the
+browser polls for the file meanwhile. Where it cannot be made (no data to verify it, static/ not writable),
+the canvas says so once and the server guesses instead.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import os
 import shutil
-import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,7 +49,8 @@ _COMPONENT = st.components.v2.component(
     js=(_HERE / "live_canvas.js").read_text(),
 )
 _lock = threading.Lock()
-_exports: dict[tuple[str, str], dict[str, str]] = {}  # (model name, card created) -> how the browser gets it
+_started: set[str] = set()  # model files being exported for the browser, by file name
+_failed: dict[str, str] = {}  # model files that could not be made, with the reason
 
 
 def speech_default() -> bool:
@@ -66,47 +68,47 @@ class LiveCanvasValue:
     started: str | None = None  # game: "<game id>:<round>" of the last round the player said ready for
 
 
-def _onnx_file(predictor) -> Path:
-    """The model's ONNX export: the export module's cached file, or one made here if that is not available."""
+def _model_id(predictor) -> str:
+    """The file name of one saved version of a model in static/models: its name and a hash of its card's date."""
+    digest = hashlib.sha256(f"{predictor.card.name}\n{predictor.card.created}".encode()).hexdigest()[:12]
+    safe = "".join(char if char.isalnum() or char in "-_" else "_" for char in predictor.card.name)
+    return f"{safe}-{digest}.onnx"
+
+
+def _publish(predictor, model_id: str) -> None:
+    """Export the model for the browser (verified, cached in the registry) and copy it into static/models."""
     try:
         from model.export import browser_model
-    except ImportError:
-        browser_model = None
-    if browser_model is not None:
-        return Path(browser_model(predictor.card.name))
-    folder = Path(tempfile.mkdtemp(prefix="doodle-onnx-"))
-    path = folder / "model.onnx"
-    predictor.model.export(str(path), format="onnx", verbose=False)
-    return path
+
+        source = Path(browser_model(predictor.card.name))
+        MODELS.mkdir(parents=True, exist_ok=True)
+        partial = MODELS / f".{model_id}.{os.getpid()}.{threading.get_ident()}.part"
+        shutil.copyfile(source, partial)
+        os.replace(partial, MODELS / model_id)
+    except Exception as error:  # noqa: BLE001 - any failure means "server path", said once, never a crash
+        with _lock:
+            _failed[model_id] = f"the model could not be exported for the browser ({error})"
 
 
-def model_source(predictor) -> dict[str, str]:
-    """How the browser loads this model: ``{"url": ...}`` under /app/static, or ``{"bytes": base64}``.
+def model_source(predictor, wanted: bool = False) -> dict[str, str]:
+    """How the browser gets this model: ``{"id", "url"}`` of its file under /app/static/models, with
+    ``"missing": True`` while the file is not there yet, or ``{"id", "error"}`` when it cannot be made.
 
-    Made once per model version and server; raises ValueError with the reason when no export can be made.
+    The export starts only when a browser asks for it (``wanted``), in a background thread, once per model
+    version and server; the browser polls the URL meanwhile, so pages never wait for it.
     """
-    key = (predictor.card.name, str(predictor.card.created))
+    model_id = _model_id(predictor)
+    source = {"id": model_id, "url": f"app/static/models/{model_id}"}
     with _lock:
-        if key in _exports:
-            return _exports[key]
-        try:
-            source = _onnx_file(predictor)
-            data = source.read_bytes()
-        except Exception as error:  # noqa: BLE001 - any exporter failure means "no live guesses", never a crash
-            raise ValueError(f"the model could not be exported for the browser ({error})") from error
-        name = f"{hashlib.sha256(data).hexdigest()[:20]}.onnx"
-        try:
-            MODELS.mkdir(parents=True, exist_ok=True)
-            target = MODELS / name
-            if not target.is_file() or target.stat().st_size != len(data):
-                partial = MODELS / f".{name}.{os.getpid()}.{threading.get_ident()}.part"
-                shutil.copyfile(source, partial)
-                os.replace(partial, target)
-            result = {"url": f"app/static/models/{name}", "id": name}
-        except OSError:
-            result = {"bytes": base64.b64encode(data).decode("ascii"), "id": name}
-        _exports[key] = result
-        return result
+        if model_id in _failed:
+            return {"id": model_id, "error": _failed[model_id]}
+        if (MODELS / model_id).is_file():
+            return source
+        if wanted and model_id not in _started:
+            _started.add(model_id)
+            threading.Thread(target=_publish, args=(predictor, model_id), name=f"export {model_id}",
+                             daemon=True).start()
+    return {**source, "missing": True}
 
 
 def live_canvas(key: str, predictor, mode: str = "draw", game: dict[str, Any] | None = None,
@@ -119,15 +121,15 @@ def live_canvas(key: str, predictor, mode: str = "draw", game: dict[str, Any] | 
     recipe = predictor.card.recipe
     data: dict[str, Any] = {"mode": mode, "size": size, "brush": BRUSH.get(recipe, 14), "recipe": recipe,
                             "classes": list(predictor.class_names), "speak": speech_default(), "game": game}
-    try:
-        data["model"] = model_source(predictor)
-    except ValueError as error:
-        data["model"] = {"error": str(error)}
-    result = _COMPONENT(key=key, data=data, default={"strokes": [], "live": None, "report": None, "started": None},
-                        on_strokes_change=lambda: None, on_live_change=lambda: None,
-                        on_report_change=lambda: None, on_started_change=lambda: None)
+    data["model"] = model_source(predictor)
+    result = _COMPONENT(key=key, data=data,
+                        default={"strokes": [], "live": None, "report": None, "started": None, "wanted": None},
+                        on_strokes_change=lambda: None, on_live_change=lambda: None, on_report_change=lambda: None,
+                        on_started_change=lambda: None, on_wanted_change=lambda: None)
     state = result if isinstance(result, dict) else {name: getattr(result, name, None)
-                                                     for name in ("strokes", "live", "report", "started")}
+                                                     for name in ("strokes", "live", "report", "started", "wanted")}
+    if data["model"].get("missing") and state.get("wanted") == data["model"]["id"]:
+        model_source(predictor, wanted=True)  # A browser with a working runtime asked for this model.
     report = state.get("report")
     report = {**report, "strokes": clean_strokes(report.get("strokes"))} if isinstance(report, dict) else None
     live = state.get("live")
