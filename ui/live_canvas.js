@@ -429,7 +429,8 @@ class LiveCanvas {
                   skipped: `Skipped ${round.prompt}.`}[outcome];
     this.showVerdict({text});
     if (outcome === "won") this.say(text, true);
-    live.lastRound = {outcome, seconds, strokes: strokes.length, midStroke, at: performance.now()};
+    live.lastRound = {outcome, seconds, strokes: strokes.length, midStroke, text, shown: this.ui.cardText.textContent,
+                     at: performance.now()};
     const game = this.data.game;
     this.setState("report", {id: game.id, round: game.round, outcome, seconds, strokes,
                              ranking: (this.lastRanking || []).slice(0, 3)});
