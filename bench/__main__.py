@@ -1,5 +1,5 @@
 """Run the benchmarks: ``python -m bench`` prints a table of all of them; ``python -m bench NAME`` runs one
-and prints its figures as a JSON object on the last line. Names: inference, data, teach, training, browser.
+and prints its figures as a JSON object on the last line. Names: inference, data, teach, training, browser, live.
 
 The data benchmark pins the process to one core while it times the rasterizer.
 """
@@ -12,7 +12,7 @@ import json
 import os
 import sys
 
-NAMES = ("inference", "data", "teach", "training", "browser")
+NAMES = ("inference", "data", "teach", "training", "browser", "live")
 
 
 def main(argv: list[str] | None = None) -> int:
