@@ -24,6 +24,7 @@ from bench.browser_session import LIVE_CANVAS, clear_canvas, launch_browser, sca
 from bench.timing import machine
 
 VENDOR = Path(__file__).resolve().parents[1] / "static" / "vendor" / "onnxruntime-web"
+STROKE_DRAWINGS = 8  # drawings drawn in a game round for the CPU figures
 
 
 def _server_cpu(url: str) -> float:
@@ -69,7 +70,7 @@ def _latency(browser, url: str, drawings: list) -> list[float]:
         page.wait_for_timeout(300)
         clear_canvas(page)
         page.wait_for_timeout(300)
-    samples = page.evaluate("() => window.doodleLive.latencies")
+    samples = page.evaluate("() => [window.doodleLive.latencies, window.doodleLive.work]")
     page.close()
     return samples
 
@@ -96,13 +97,18 @@ def _game_cpu(browser, url: str, drawings_by_word: dict[str, list], live: bool) 
     page.wait_for_timeout(1500)  # the server hears "ready" once; let that rerun finish
     canvas = page.locator(LIVE_CANVAS)
     others = [drawing for word, drawings in drawings_by_word.items() if word != prompt for drawing in drawings]
-    before, strokes = _server_cpu(url), 0
-    for drawing in others[:3]:
+    page.evaluate("() => { window.doodleLive.latencies = []; }")
+    before, started, strokes = _server_cpu(url), time.monotonic(), 0
+    for drawing in others[:STROKE_DRAWINGS]:
         strokes += _draw(page, canvas, drawing)
         page.wait_for_timeout(500)
         clear_canvas(page)
     page.wait_for_timeout(1500)
-    during = _server_cpu(url) - before
+    during, seconds = _server_cpu(url) - before, time.monotonic() - started
+    latencies = sorted(page.evaluate("() => window.doodleLive.latencies"))
+    before = _server_cpu(url)
+    page.wait_for_timeout(1000 * seconds)  # the same time with the page open and nobody drawing
+    idle = _server_cpu(url) - before
     before = _server_cpu(url)
     page.get_by_role("button", name="⏭ Skip").click()
     page.get_by_text(re.compile(r"round 1: .*skipped")).wait_for(timeout=30_000)
@@ -110,7 +116,11 @@ def _game_cpu(browser, url: str, drawings_by_word: dict[str, list], live: bool) 
     report = _server_cpu(url) - before
     context.close()
     return {"strokes": strokes, "cpu_ms_per_stroke": round(1000 * during / strokes, 1),
-            "round_end_cpu_ms": round(1000 * report, 1)}
+            "idle_cpu_ms_per_stroke": round(1000 * idle / strokes, 1),
+            "net_cpu_ms_per_stroke": round(1000 * (during - idle) / strokes, 1),
+            "round_end_cpu_ms": round(1000 * report, 1),
+            "latency_p50_ms": round(statistics.median(latencies), 1) if latencies else None,
+            "latency_p95_ms": round(latencies[int(0.95 * (len(latencies) - 1))], 1) if latencies else None}
 
 
 def _exports() -> list[dict]:
@@ -142,7 +152,7 @@ def run(drawings: int = 12) -> dict:
     environment = {"DOODLE_SPEECH": "0", "DOODLE_OFFLINE": "1"}
     with streamlit_server("app.py", environment) as url, sync_playwright() as playwright:
         browser = launch_browser(playwright)
-        samples = _latency(browser, url, chosen)
+        samples, work = _latency(browser, url, chosen)
         live = _game_cpu(browser, url, by_word, live=True)
         server = _game_cpu(browser, url, by_word, live=False)
         browser.close()
@@ -150,21 +160,33 @@ def run(drawings: int = 12) -> dict:
     return {"latency_p50_ms": round(statistics.median(ordered), 1),
             "latency_p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))], 1),
             "latency_max_ms": round(ordered[-1], 1), "guesses": len(ordered), "target_p95_ms": 30,
+            "render_p50_ms": _median(work, 0), "model_p50_ms": _median(work, 1), "frame_wait_p50_ms": _median(work, 2),
             "game_live": live, "game_server_path": server, "exports": _exports(),
             "runtime_bytes": {path.name: path.stat().st_size for path in sorted(VENDOR.glob("ort*"))},
             "machine": machine()}
 
 
+def _median(rows: list, column: int) -> float:
+    values = [row[column] for row in rows if row[column] is not None]
+    return round(statistics.median(values), 2) if values else float("nan")
+
+
 def table(figures: dict) -> list[tuple[str, str]]:
     live, server = figures["game_live"], figures["game_server_path"]
-    rows = [("in-page guess latency (pointer event to guess)",
+    rows = [("in-page guess latency, Draw page (pointer event to guess)",
              f"p50 {figures['latency_p50_ms']} ms, p95 {figures['latency_p95_ms']} ms over "
              f"{figures['guesses']} guesses (target p95 at most 30 ms)"),
-            ("game, live guessing: server CPU per stroke",
-             f"{live['cpu_ms_per_stroke']} ms ({live['strokes']} strokes); round end {live['round_end_cpu_ms']} ms"),
-            ("game, server path: server CPU per stroke",
-             f"{server['cpu_ms_per_stroke']} ms ({server['strokes']} strokes); round end "
-             f"{server['round_end_cpu_ms']} ms")]
+            ("  of which (medians)", f"rasterize {figures['render_p50_ms']} ms, model {figures['model_p50_ms']} ms, "
+                                     f"wait for the frame {figures['frame_wait_p50_ms']} ms")]
+    rows.append(("in-page guess latency, game round",
+                 f"p50 {live['latency_p50_ms']} ms, p95 {live['latency_p95_ms']} ms"))
+    for label, path in (("live guessing", live), ("server path", server)):
+        rows.append((f"game, {label}: server CPU per stroke",
+                     f"{path['net_cpu_ms_per_stroke']} ms over idle ({path['cpu_ms_per_stroke']} ms drawing, "
+                     f"{path['idle_cpu_ms_per_stroke']} ms idle, {path['strokes']} strokes); round end "
+                     f"{path['round_end_cpu_ms']} ms"))
+    rows.append(("game: server CPU per stroke, live vs server path",
+                 f"{live['net_cpu_ms_per_stroke']} ms vs {server['net_cpu_ms_per_stroke']} ms"))
     for row in figures["exports"]:
         rows.append((f"ONNX export of {row['model']}",
                      f"{row['bytes'] / 1e6:.2f} MB, top-1 agreement {row['top1_agreement']:.2%}, max probability "

@@ -11,7 +11,10 @@ const sessions = new Map();  // model id -> Promise of an onnxruntime InferenceS
 let runtime = null;  // Promise of {ort, raster}
 
 const base = () => new URL("app/static/", document.baseURI).href;
-const live = (window.doodleLive = window.doodleLive || {latencies: [], guesses: 0, errors: []});
+// Figures for tests and benchmarks: latencies (ms from pointer event to guess on screen), work (ms to render,
+// ms to run the model, ms waited for the frame), guesses made, errors met; the last 5000 of each.
+const live = (window.doodleLive = window.doodleLive || {latencies: [], work: [], guesses: 0, errors: []});
+const keep = (list, item) => { list.push(item); if (list.length > 5000) list.shift(); };
 
 function loadRuntime() {
   if (!runtime) {
@@ -185,7 +188,7 @@ class LiveCanvas {
       this.schedule();
     } catch (error) {
       if (this.modelId !== model.id) return;
-      live.errors.push(String(error));
+      keep(live.errors, String(error));
       live.ready = false;
       note.textContent = "Live guessing is off in this browser (the in-browser runtime could not start), "
         + "so the guesses come from the server after each stroke.";
@@ -326,18 +329,21 @@ class LiveCanvas {
     }
     this.busy = true;
     try {
+      const started = performance.now();
       const image = live.raster.render(this.strokes, this.data.recipe);
+      const rendered = performance.now();
       const probs = await probabilities(this.session, image);
+      keep(live.work, [rendered - started, performance.now() - rendered, since === null ? null : started - since]);
       const ranked = ranking(probs, this.data.classes);
       this.lastRanking = ranked;
       this.ui.guess.textContent = ranked.slice(0, 3).map(([name, p]) => `${name} ${Math.round(p * 100)}%`)
         .join(" · ");
       live.guesses += 1;
       live.last = {ranking: ranked.slice(0, 5), strokes: this.strokes.length, drawing: Boolean(this.current)};
-      if (since !== null) live.latencies.push(performance.now() - since);
+      if (since !== null) keep(live.latencies, performance.now() - since);
       this.judge(ranked);
     } catch (error) {
-      live.errors.push(String(error));
+      keep(live.errors, String(error));
     } finally {
       this.busy = false;
       if (this.dirty) { this.dirty = false; this.schedule(); }
