@@ -1,5 +1,9 @@
 """The framework's floor for the browser benchmark: the same canvas as the Draw page (the live canvas, with the
-bundled model), and a fixed text after the first stroke."""
+bundled model), and a fixed text after the first stroke.
+
+Streamlit serves static files from the folder beside the main script, and there is none beside this one: the
+canvas here says live guessing is off and reports each stroke when it ends, which is all the floor measures.
+"""
 
 import streamlit as st
 

@@ -229,3 +229,24 @@ def test_switching_the_model_reaches_the_browser(context, app_url, raw, predicto
                            timeout=10_000)
     assert live_guess(page)[0] in "0123456789"
     assert_no_errors(page)
+
+
+def test_on_a_phone_the_whole_round_fits_on_one_screen(browser, app_url) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
+    try:
+        page = context.new_page()
+        page.goto(f"{app_url}Game")
+        page.get_by_role("button", name="Start a game").click(timeout=60_000)
+        ready = page.get_by_role("button", name="Ready!")
+        ready.wait_for(timeout=60_000)
+        ready.tap()
+        boxes = {name: page.locator(selector).bounding_box() for name, selector in {
+            "prompt": ".bar .prompt", "timer": "[data-testid='live-timer']", "canvas": LIVE_CANVAS,
+            "guess": "[data-testid='live-guess']", "clear": "button:has-text('Clear')",
+            "skip": "button:has-text('Skip')"}.items()}
+        for name, box in boxes.items():
+            assert box and box["y"] >= 0 and box["y"] + box["height"] <= 844 and box["x"] + box["width"] <= 390, name
+        assert boxes["timer"]["y"] + boxes["timer"]["height"] <= boxes["canvas"]["y"], "nothing covers the timer"
+        assert_no_errors(page)
+    finally:
+        context.close()

@@ -190,8 +190,10 @@ class LiveCanvas {
       if (this.modelId !== model.id) return;
       keep(live.errors, String(error));
       live.ready = false;
-      note.textContent = "Live guessing is off in this browser (the in-browser runtime could not start), "
-        + "so the guesses come from the server after each stroke.";
+      note.textContent = model.error
+        ? `Live guessing is off: ${model.error}. The guesses come from the server after each stroke.`
+        : "Live guessing is off in this browser (the in-browser runtime could not start), "
+          + "so the guesses come from the server after each stroke.";
       this.setState("live", false);
     }
   }
