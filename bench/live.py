@@ -24,7 +24,8 @@ from bench.browser_session import LIVE_CANVAS, clear_canvas, launch_browser, sca
 from bench.timing import machine
 
 VENDOR = Path(__file__).resolve().parents[1] / "static" / "vendor" / "onnxruntime-web"
-STROKE_DRAWINGS = 8  # drawings drawn in a game round for the CPU figures
+STROKE_DRAWINGS = 6  # drawings drawn in a game round for the CPU figures
+IDLE_SECONDS = 15  # the server's CPU with a game page open and nobody drawing is measured this long
 
 
 def _server_cpu(url: str) -> float:
@@ -93,6 +94,9 @@ def _game_cpu(browser, url: str, drawings_by_word: dict[str, list], live: bool) 
                            timeout=600_000)
     assert page.evaluate("() => window.doodleLive.ready") is live, "the path is not the one asked for"
     prompt = re.search(r"Draw (.+) in \d+ seconds", card.inner_text()).group(1)
+    before = _server_cpu(url)
+    page.wait_for_timeout(1000 * IDLE_SECONDS)  # the page open, the card shown, nobody drawing
+    idle_rate = (_server_cpu(url) - before) / IDLE_SECONDS
     card.get_by_role("button", name="Ready!").click()
     page.wait_for_timeout(1500)  # the server hears "ready" once; let that rerun finish
     canvas = page.locator(LIVE_CANVAS)
@@ -106,9 +110,7 @@ def _game_cpu(browser, url: str, drawings_by_word: dict[str, list], live: bool) 
     page.wait_for_timeout(1500)
     during, seconds = _server_cpu(url) - before, time.monotonic() - started
     latencies = sorted(page.evaluate("() => window.doodleLive.latencies"))
-    before = _server_cpu(url)
-    page.wait_for_timeout(1000 * seconds)  # the same time with the page open and nobody drawing
-    idle = _server_cpu(url) - before
+    idle = idle_rate * seconds
     before = _server_cpu(url)
     page.get_by_role("button", name="⏭ Skip").click()
     page.get_by_text(re.compile(r"round 1: .*skipped")).wait_for(timeout=30_000)
