@@ -18,7 +18,6 @@ from data_loader import mnist, quickdraw
 from data_loader.dataset import SOURCES, build_subset
 from data_loader.errors import DataError
 from data_loader.files import publish
-from data_loader.raster import render, render_many
 from data_loader.settings import DATA_DIR_VARIABLE, data_dir
 
 
@@ -74,15 +73,8 @@ def _rasterize(arguments: argparse.Namespace) -> int:
     images = np.empty((len(drawings), 784), np.uint8)
     for kind in (True, False):
         indices = np.flatnonzero(simplified == kind)
-        try:
-            rendered = render_many([drawings[index] for index in indices], "quickdraw", simplified=kind)
-        except ValueError:
-            for index in indices:  # Find the first bad drawing, to name it by its place in the file.
-                try:
-                    render(drawings[index], "quickdraw", simplified=kind)
-                except ValueError as error:
-                    raise DataError(f"{arguments.input}, drawing {index + 1}: {error}") from error
-            raise
+        rendered = quickdraw.render_file_drawings(arguments.input, [drawings[index] for index in indices],
+                                                  simplified=bool(kind), numbers=list(indices + 1))
         images[indices] = rendered.reshape(len(indices), 784)
     _save_npy(images, Path(arguments.out))
     print(f"rendered {len(images):,} drawings to {arguments.out}")

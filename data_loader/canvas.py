@@ -108,27 +108,26 @@ def _path_points(commands: list) -> list[tuple[float, float]]:
     for command in commands:
         if not isinstance(command, list | tuple) or not command or not isinstance(command[0], str):
             continue
-        letter, numbers_given = command[0].upper(), [_coordinate(value) for value in command[1:]]
-        if any(value is None for value in numbers_given):
+        letter, values = command[0].upper(), [_coordinate(value) for value in command[1:]]
+        if any(value is None for value in values):
             continue
-        numbers_ = [float(value) for value in numbers_given]
-        if letter in ("M", "L") and len(numbers_) >= 2:
-            points.append((numbers_[0], numbers_[1]))
-        elif letter == "Q" and len(numbers_) >= 4 and points:
+        if letter in ("M", "L") and len(values) >= 2:
+            points.append((values[0], values[1]))
+        elif letter == "Q" and len(values) >= 4 and points:
             start = points[-1]
             for step in range(1, CURVE_SAMPLES + 1):
                 t = step / CURVE_SAMPLES
                 points.append(tuple(
-                    (1 - t) ** 2 * start[axis] + 2 * (1 - t) * t * numbers_[axis] + t**2 * numbers_[2 + axis]
+                    (1 - t) ** 2 * start[axis] + 2 * (1 - t) * t * values[axis] + t**2 * values[2 + axis]
                     for axis in range(2)
                 ))
-        elif letter == "C" and len(numbers_) >= 6 and points:
+        elif letter == "C" and len(values) >= 6 and points:
             start = points[-1]
             for step in range(1, CURVE_SAMPLES + 1):
                 t = step / CURVE_SAMPLES
                 points.append(tuple(
-                    (1 - t) ** 3 * start[axis] + 3 * (1 - t) ** 2 * t * numbers_[axis]
-                    + 3 * (1 - t) * t**2 * numbers_[2 + axis] + t**3 * numbers_[4 + axis]
+                    (1 - t) ** 3 * start[axis] + 3 * (1 - t) ** 2 * t * values[axis]
+                    + 3 * (1 - t) * t**2 * values[2 + axis] + t**3 * values[4 + axis]
                     for axis in range(2)
                 ))
     return points

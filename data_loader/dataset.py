@@ -78,17 +78,39 @@ class DrawingDataset:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> DrawingDataset:
-        """Read a dataset written by ``save``."""
+        """Read a dataset written by ``save``; a label that names no class is an error, never dropped."""
         try:
             with np.load(path, allow_pickle=False) as archive:
                 metadata = json.loads(str(archive["metadata"])) if "metadata" in archive else {}
-                return cls(x=archive["x"], y=archive["y"].astype(np.int64),
-                           class_names=[str(name) for name in archive["class_names"]],
-                           source=metadata.get("source", "unknown"),
-                           data_format=metadata.get("data_format", "unknown"),
-                           recipe=metadata.get("recipe", "quickdraw"), origins=metadata.get("origins", {}))
+                labels = archive["y"]
+                if labels.dtype.kind not in "iu" or labels.ndim != 1:
+                    raise DataError(f"{path}: the labels must be whole numbers (one per drawing), "
+                                    f"got {labels.dtype} {labels.shape}")
+                dataset = cls(x=archive["x"], y=labels.astype(np.int64),
+                              class_names=[str(name) for name in archive["class_names"]],
+                              source=metadata.get("source", "unknown"),
+                              data_format=metadata.get("data_format", "unknown"),
+                              recipe=metadata.get("recipe", "quickdraw"), origins=metadata.get("origins", {}))
+        except DataError:
+            raise
         except (OSError, ValueError, KeyError) as error:
             raise DataError(f"{path} is not a dataset file written by Doodle Lab ({error})") from error
+        dataset.check_labels(str(path))
+        return dataset
+
+    def check_labels(self, where: str = "the dataset") -> None:
+        """Raise ``DataError`` naming ``where`` if a label names no class or two class names are one class."""
+        repeated = repeated_classes(self.class_names)
+        if repeated:
+            raise DataError(f"{where}: class names given more than once: {'; '.join(repeated)}")
+        outside = (self.y < 0) | (self.y >= len(self.class_names))
+        if outside.any():
+            bad = np.unique(self.y[outside])
+            shown = ", ".join(map(str, bad[:10])) + (", ..." if len(bad) > 10 else "")
+            raise DataError(
+                f"{where}: {int(outside.sum()):,} drawings have labels ({shown}) outside the "
+                f"{len(self.class_names)} classes (labels 0 to {len(self.class_names) - 1}); "
+                "fix the labels or the class names")
 
 
 @dataclass
@@ -101,15 +123,34 @@ class DatasetSplits:
 
 
 def parse_classes(text: str | list[str]) -> list[str]:
-    """Turn "cat, house plant,train" (or a list) into a clean list of names, rejecting duplicates."""
+    """Turn "cat, house plant,train" (or a list) into a clean list of names, rejecting duplicates.
+
+    Names that differ only in case or spacing ("cat" and "Cat ", "house plant" and "house  plant") are
+    duplicates: they would be one class under two labels.
+    """
+    if not isinstance(text, str | list | tuple) or not all(isinstance(name, str) for name in text):
+        raise DataError(f"classes must be names separated by commas, got {text!r}")
     names = [name.strip() for name in (text.split(",") if isinstance(text, str) else text)]
     names = [name for name in names if name]
     if len(names) < 1:
         raise DataError("no classes given: name at least one, separated by commas")
-    duplicates = sorted({name for name in names if names.count(name) > 1})
-    if duplicates:
-        raise DataError(f"classes given more than once: {', '.join(duplicates)}")
+    repeated = repeated_classes(names)
+    if repeated:
+        raise DataError(f"classes given more than once: {'; '.join(repeated)} (case and spaces do not count)")
     return names
+
+
+def class_key(name: str) -> str:
+    """The form of a class name that decides whether two names are the same class: no case, single spaces."""
+    return " ".join(name.split()).casefold()
+
+
+def repeated_classes(names: list[str]) -> list[str]:
+    """Each group of names that are the same class (see ``class_key``), as "'cat', 'Cat'"; [] if none."""
+    groups: dict[str, list[str]] = {}
+    for name in names:
+        groups.setdefault(class_key(name), []).append(name)
+    return [", ".join(map(repr, group)) for group in groups.values() if len(group) > 1]
 
 
 def build_subset(source: str, classes: str | list[str], per_class: int, data_format: str = "bitmap",
@@ -173,6 +214,9 @@ def from_drawings(drawings: dict[str, list[list]], recipe: str = "quickdraw") ->
     if len(drawings) < 1 or any(len(items) == 0 for items in drawings.values()):
         raise DataError("every class needs at least one drawing")
     names = list(drawings)
+    repeated = repeated_classes([str(name) for name in names])
+    if repeated:
+        raise DataError(f"classes given more than once: {'; '.join(repeated)} (case and spaces do not count)")
     images = np.concatenate([render_many(drawings[name], recipe) for name in names])
     labels = np.concatenate([np.full(len(drawings[name]), index, np.int64) for index, name in enumerate(names)])
     return DrawingDataset(images, labels, names, "drawings", "canvas", recipe,

@@ -24,6 +24,7 @@ from quickdraw.names import QUICK_DRAWING_FILES, QUICK_DRAWING_NAMES
 
 from data_loader.download import download_file
 from data_loader.errors import DataError
+from data_loader.raster import render, render_many
 from data_loader.settings import quickdraw_dir
 
 BASE_URL_VARIABLE = "DOODLE_QUICKDRAW_URL"
@@ -152,6 +153,23 @@ def read_ndjson(path: Path) -> Iterator[dict]:
             yield record
 
 
+def render_file_drawings(path: Path, drawings: list, recipe: str = "quickdraw", simplified: bool = False,
+                         numbers: list[int] | None = None) -> np.ndarray:
+    """Render drawings read from a file in batches, as (N, 28, 28) uint8; an error names the file and drawing.
+
+    ``numbers`` are the drawings' places in the file, counted from 1 (by default 1, 2, 3...).
+    """
+    try:
+        return render_many(drawings, recipe, simplified=simplified)
+    except ValueError:
+        for number, drawing in zip(numbers or range(1, len(drawings) + 1), drawings, strict=True):
+            try:  # Find the first bad drawing, to name it by its place in the file.
+                render(drawing, recipe, simplified=simplified)
+            except ValueError as error:
+                raise DataError(f"{path}, drawing {number}: {error}") from error
+        raise
+
+
 def _numbered_lines(lines, path: Path) -> Iterator[tuple[int, str]]:
     """A binary file's lines as text counted from 1, with a clear error naming the line that is not UTF-8."""
     for number, raw in enumerate(lines, start=1):
@@ -172,7 +190,7 @@ def is_simplified(drawing: list) -> bool:
         values = [value for stroke in drawing for axis in stroke for value in axis]
         if not values or not all(float(value).is_integer() and 0 <= value <= 255 for value in values):
             return False
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return False
     xs = [x for stroke in drawing for x in stroke[0]]
     ys = [y for stroke in drawing for y in stroke[1]]

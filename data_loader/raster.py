@@ -30,6 +30,7 @@ _MNIST_PEN = 2.4  # pen width in output pixels; matches the stroke thickness of 
 _SUB = 2  # sub-pixels per output pixel along each axis
 _CHUNK = 32  # strokes rasterized together; more would not fit the processor's cache
 _BATCH = 64  # drawings that render_many processes together
+_PLAIN = {int, float}  # the types of ordinary coordinates
 
 
 def _read(drawing: Iterable) -> tuple[np.ndarray, list[int]]:
@@ -49,6 +50,8 @@ def _read(drawing: Iterable) -> tuple[np.ndarray, list[int]]:
         try:
             n_x, n_y = len(stroke[0]), len(stroke[1])
             coords = np.asarray(stroke[:2], dtype=float) if n_x == n_y else None
+        except OverflowError:
+            raise ValueError(f"stroke {i} has a coordinate too large to be a number") from None
         except (TypeError, ValueError) as error:
             raise ValueError(
                 f"stroke {i} must be [xs, ys] with xs and ys lists of numbers ({error}); "
@@ -58,6 +61,10 @@ def _read(drawing: Iterable) -> tuple[np.ndarray, list[int]]:
             raise ValueError(f"stroke {i}: xs has {n_x} values but ys has {n_y}")
         if coords.ndim != 2:
             raise ValueError(f"stroke {i}: xs and ys must be flat sequences of numbers, got nested lists")
+        odd = _not_a_number(stroke[0], stroke[1])
+        if odd is not None:
+            raise ValueError(f"stroke {i} has a coordinate that is not a number: {odd!r} "
+                             "(coordinates must be numbers, not true/false or text)")
         if not np.isfinite(coords).all():
             raise ValueError(f"stroke {i} has a coordinate that is missing (None), NaN or infinite")
         if coords.shape[1]:
@@ -70,6 +77,21 @@ def _read(drawing: Iterable) -> tuple[np.ndarray, list[int]]:
     if not np.isfinite(spread).all():
         raise ValueError("the drawing's coordinates are too large to work with")
     return coords, [a.shape[1] for a in arrays]
+
+
+def _not_a_number(*axes: Sequence) -> object | None:
+    """The first boolean or text among a stroke's coordinates (which numpy would read as 1/0 or a number)."""
+    for values in axes:
+        if isinstance(values, np.ndarray):
+            if values.dtype.kind in "iuf":
+                continue
+            values = values.tolist()
+        if set(map(type, values)) <= _PLAIN:
+            continue
+        for value in values:
+            if isinstance(value, bool | np.bool_ | str | bytes):
+                return value
+    return None
 
 
 def _gather(drawings: Iterable, first: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

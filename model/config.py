@@ -50,9 +50,12 @@ class TrainConfig:
 
     def validate(self) -> None:
         """Raise ``ValueError`` naming the first setting that makes no sense."""
+        from data_loader.dataset import repeated_classes
         from model.architectures import TRAINABLE
 
+        repeated = repeated_classes([str(name) for name in self.classes])
         checks = [
+            (not repeated, f"classes given more than once: {'; '.join(repeated)} (case and spaces do not count)"),
             (self.source in SOURCES, f"source must be one of {', '.join(SOURCES)}, got {self.source!r}"),
             (self.source == "file" or len(self.classes) >= 2, "choose at least two classes"),
             (self.source != "file" or bool(self.dataset_file), "source 'file' needs a dataset file"),

@@ -66,6 +66,27 @@ class Evaluation:
                 "test_count": int(len(self.labels)), "confusion": self.confusion.tolist()}
 
 
+CHANCE_MARGIN = 0.05  # top-1 accuracy this close to (or below) guessing at random counts as chance
+
+
+def chance_warning(evaluation: Evaluation) -> str | None:
+    """A plain warning when top-1 accuracy is at or near chance (within ``CHANCE_MARGIN`` of 1 / classes).
+
+    Returns None when the model does clearly better than guessing, or when there is nothing to judge
+    (no drawings, fewer than two classes).
+    """
+    classes = len(evaluation.class_names)
+    if classes < 2 or not len(evaluation.labels):
+        return None
+    chance = 1 / classes
+    if evaluation.top1 > chance + CHANCE_MARGIN:
+        return None
+    return (f"Top-1 accuracy {evaluation.top1:.0%} is no better than guessing at random ({chance:.0%} for "
+            f"{classes} classes): the network has learned little or nothing yet. Likely reasons: too few "
+            "epochs (train for more), too few drawings per class (use more), or classes too alike to tell "
+            "apart with this data.")
+
+
 def evaluate(model, images: np.ndarray, labels: np.ndarray, class_names: list[str]) -> Evaluation:
     """Classify uint8 (N, 28, 28) images with one compiled call per batch and compare with the labels."""
     from model.predict import batch_probabilities
@@ -77,19 +98,19 @@ def _raw_drawings(classes: list[str], card, data_dir: str | None) -> tuple[np.nd
     """Every raw drawing of the classes in ``quickdraw/raw``, rendered with the model's recipe, and labels."""
     from data_loader import DataError
     from data_loader import data_dir as resolve
-    from data_loader.quickdraw import read_ndjson
-    from data_loader.raster import render_many
+    from data_loader.quickdraw import read_ndjson, render_file_drawings
 
-    drawings, labels = [], []
+    images, labels = [], []
     for name in classes:
         path = resolve(data_dir) / "quickdraw" / "raw" / f"{name}.ndjson"
         if path.is_file():
             records = [record["drawing"] for record in read_ndjson(path)]
-            drawings += records
-            labels += [card.class_names.index(name)] * len(records)
-    if not drawings:
+            if records:
+                images.append(render_file_drawings(path, records, card.recipe))
+                labels += [card.class_names.index(name)] * len(records)
+    if not images:
         raise DataError(f"no raw drawings of {', '.join(classes)} in {resolve(data_dir) / 'quickdraw' / 'raw'}")
-    return render_many(drawings, card.recipe), np.array(labels, np.int64)
+    return np.concatenate(images), np.array(labels, np.int64)
 
 
 def held_out_split(card, source: str, classes: list[str], per_class: int | None = None,
@@ -99,12 +120,14 @@ def held_out_split(card, source: str, classes: list[str], per_class: int | None 
     Options given explicitly win; the result then says, under "warning", that the drawings may overlap
     the model's training drawings (a different subset or seed draws a different split).
     """
+    if per_class is not None and (isinstance(per_class, bool) or per_class < 1):
+        raise ValueError(f"drawings per class must be at least 1, got {per_class!r}")
     data = card.data
     recorded = {"per_class": data.get("per_class"), "format": data.get("format"), "seed": data.get("seed", 0),
                 "validation_fraction": data.get("validation_fraction", 0.1),
                 "test_fraction": data.get("test_fraction", 0.1)}
     recorded_format = recorded["format"] if recorded["format"] in ("bitmap", "strokes") else "bitmap"
-    chosen = {**recorded, "per_class": per_class or recorded["per_class"] or 500,
+    chosen = {**recorded, "per_class": per_class or recorded["per_class"] or 500,  # per_class is None or >= 1
               "format": data_format or recorded_format,
               "seed": recorded["seed"] if seed is None else seed}
     same = (source == data.get("source") and classes == card.class_names and recorded["per_class"] is not None
@@ -115,9 +138,22 @@ def held_out_split(card, source: str, classes: list[str], per_class: int | None 
     return chosen
 
 
+def _check_arguments(arguments: argparse.Namespace) -> None:
+    """Refuse options given with a value that would otherwise silently fall back to the card's."""
+    if arguments.classes is not None and not arguments.classes.strip(" ,"):
+        raise ValueError("--classes is empty: name the classes to evaluate, separated by commas, or leave the "
+                         "option out to use the model's classes")
+    if arguments.per_class is not None and arguments.per_class < 1:
+        raise ValueError(f"--per-class must be at least 1, got {arguments.per_class}; leave it out to rebuild the "
+                         "test part the training held out")
+    if arguments.mistakes < 0:
+        raise ValueError(f"--mistakes must be 0 or more, got {arguments.mistakes}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Evaluate a saved model from the command line; print metrics, confusion matrix and mistakes."""
     from data_loader import DataError, build_splits
+    from data_loader.dataset import parse_classes
     from model.registry import RegistryError, load_model
 
     parser = argparse.ArgumentParser(prog="python -m model.evaluate", description=__doc__.splitlines()[0])
@@ -135,8 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     arguments = parser.parse_args(argv)
     try:
+        _check_arguments(arguments)
         model, card = load_model(arguments.model)
-        classes = arguments.classes.split(",") if arguments.classes else card.class_names
+        classes = parse_classes(arguments.classes) if arguments.classes is not None else card.class_names
         unknown = [name for name in classes if name not in card.class_names]
         if unknown:
             raise ValueError(f"the model does not know {', '.join(unknown)}; it knows {', '.join(card.class_names)}")
@@ -161,7 +198,10 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result.as_dict()))
         return 0
     print(f"model {card.name}: {len(labels):,} test drawings of {len(classes)} classes")
-    print(f"top-1 accuracy {result.top1:.2%}   top-3 accuracy {result.top3:.2%}\n\nper class:")
+    print(f"top-1 accuracy {result.top1:.2%}   top-3 accuracy {result.top3:.2%}")
+    if warning := chance_warning(result):
+        print(f"warning: {warning}")
+    print("\nper class:")
     for name, value in result.per_class.items():
         if name in classes:
             print(f"  {name:>20}  {value:.2%}")

@@ -31,7 +31,7 @@ from data_loader import DatasetSplits, DrawingDataset, build_splits, split
 from model import architectures
 from model.card import ModelCard
 from model.config import TrainConfig
-from model.evaluate import Evaluation, evaluate
+from model.evaluate import Evaluation, chance_warning, evaluate
 from model.registry import ModelEntry, Registry, load_model
 
 
@@ -398,6 +398,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"trained on {result.card.device} in {result.card.training_seconds:.0f} s; "
               f"{result.evaluated_on} top-1 {result.evaluation.top1:.2%}, top-3 {result.evaluation.top3:.2%} "
               f"on {len(result.evaluation.labels):,} drawings")
+        if warning := chance_warning(result.evaluation):
+            print(f"warning: {warning}")
         for name, accuracy in result.evaluation.per_class.items():
             print(f"  {name:>20}  {accuracy:.2%}")
         if config.name:

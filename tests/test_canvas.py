@@ -192,3 +192,63 @@ def test_game_page_shows_a_guess_or_nothing_for_broken_canvas_data(registry, pay
     app.run()
     assert not app.exception and [result.outcome for result in game.results] == ["timeout"]
     assert game.results[0].strokes == (GOOD_STROKES if payload is LIVE_GOOD_WITH_BROKEN else [])
+
+
+def test_a_flood_of_points_is_capped() -> None:
+    from data_loader.canvas import MAX_POINTS
+
+    many = list(range(MAX_POINTS // 2 + 10))
+    strokes = clean_strokes([[many, many], [many, many], [[1, 2], [3, 4]]])
+    assert sum(len(xs) for xs, _ in strokes) == MAX_POINTS and len(strokes) == 2
+
+
+JUNK = [None, True, False, 0, -1, 3.5, 1e308, -1e308, float("nan"), float("inf"), 10**400, "nan", "12", "", [],
+        {}, [1], [[1, 2]], {"x": 1}, np.float64(7.0), np.int64(-3), np.bool_(True), np.array([1.0, 2.0]), b"M"]
+
+
+def random_value(rng: np.random.Generator, depth: int = 0):
+    """A random mix of good numbers, junk and nested lists, the shape of what a broken canvas might send."""
+    roll = rng.random()
+    if depth > 3 or roll < 0.35:
+        return float(rng.uniform(-400, 400)) if rng.random() < 0.5 else JUNK[rng.integers(len(JUNK))]
+    return [random_value(rng, depth + 1) for _ in range(rng.integers(0, 5))]
+
+
+def random_number(rng: np.random.Generator):
+    """Mostly a coordinate on the canvas, sometimes junk."""
+    return float(rng.uniform(-400, 400)) if rng.random() < 0.8 else JUNK[rng.integers(len(JUNK))]
+
+
+def random_strokes(rng: np.random.Generator):
+    """Strokes of the right shape, [xs, ys] or [xs, ys, ts], with junk among the numbers and the strokes."""
+    strokes = []
+    for _ in range(rng.integers(0, 4)):
+        size = rng.integers(0, 6)
+        parts = [[random_number(rng) for _ in range(size + rng.integers(0, 2))] for _ in range(rng.integers(2, 4))]
+        strokes.append(parts if rng.random() < 0.85 else random_value(rng))
+    return strokes
+
+
+def random_canvas(rng: np.random.Generator):
+    letters = ["M", "L", "L", "Q", "C", "Z", "m", None, 3]
+    objects = []
+    for _ in range(rng.integers(0, 4)):
+        commands = [[letters[rng.integers(len(letters))], *[random_number(rng) for _ in range(rng.integers(0, 7))]]
+                    for _ in range(rng.integers(0, 6))]
+        fields = {key: random_value(rng, 3) for key in ("scaleX", "scaleY", "left", "top") if rng.random() < 0.3}
+        objects.append(path(commands, **fields) if rng.random() < 0.8 else random_value(rng))
+    return fabric(*objects) if rng.random() < 0.9 else random_value(rng)
+
+
+def test_random_junk_never_raises_and_what_is_kept_always_renders() -> None:
+    rng = np.random.default_rng(8)
+    kept = 0
+    for _ in range(300):
+        values = (clean_strokes(random_value(rng)), clean_strokes(random_strokes(rng)),
+                  strokes_from_canvas(random_canvas(rng)))
+        for strokes in values:
+            assert_clean(strokes)
+            if strokes:
+                kept += 1
+                assert render(strokes, "quickdraw" if kept % 2 else "mnist").shape == (28, 28)
+    assert kept > 200, f"only {kept} drawable results: the generator should also make drawable strokes"
