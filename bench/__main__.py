@@ -1,5 +1,6 @@
 """Run the benchmarks: ``python -m bench`` prints a table of all of them; ``python -m bench NAME`` runs one
-and prints its figures as a JSON object on the last line. Names: inference, data, teach, training, browser, live.
+and prints its figures as a JSON object on the last line. Names: inference, data, teach, training, browser,
+export, live.
 
 The data benchmark pins the process to one core while it times the rasterizer.
 """
@@ -12,7 +13,7 @@ import json
 import os
 import sys
 
-NAMES = ("inference", "data", "teach", "training", "browser", "live")
+NAMES = ("inference", "data", "teach", "training", "browser", "export", "live")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in selected:
         module = importlib.import_module(f"bench.{name}")
         print(f"running {name}...", file=sys.stderr, flush=True)
-        kwargs = {"data_dir": arguments.data_dir} if name in ("training", "data", "teach") else {}
+        kwargs = {"data_dir": arguments.data_dir} if name in ("training", "data", "teach", "export") else {}
         results[name] = module.run(**kwargs)
         if not arguments.name:
             for label, value in module.table(results[name]):

@@ -95,7 +95,10 @@ def export_model(entry_or_name: ModelEntry | str, export_format: str, out: str |
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".exporting", dir=out.parent))
     try:
         file = staging / FILE_NAMES[export_format]
-        _WRITERS[export_format](model, entry, file, calibration)
+        try:
+            _WRITERS[export_format](model, entry, file, calibration)
+        except Exception as error:  # The converters raise many kinds of errors for a model they cannot convert.
+            raise ExportError(f"the {export_format} converter failed on {card.name!r} ({error})") from error
         section = verify(model, file, export_format, drawings)
         section["calibration"] = calibration.description if calibration else None
         record = {**json.loads(card.to_json()), "export": section}
@@ -140,6 +143,7 @@ def cached_export(entry_or_name: ModelEntry | str, export_format: str, registry:
         if not (folder / "card.json").is_file():
             _remove_leftovers(folder.parent)
             export_model(entry, export_format, folder, registry, data_dir, download=False)
+            remove_stale_exports(registry)
     return folder
 
 
@@ -541,6 +545,26 @@ def _remove_leftovers(folder: Path, older_than: float = 3600) -> None:
             shutil.rmtree(path, ignore_errors=True)
         else:
             path.unlink(missing_ok=True)
+
+
+def remove_stale_exports(registry: Registry, older_than: float = 3600) -> list[Path]:
+    """Remove the cached exports of models that were deleted, renamed or saved again (once they are older than
+    ``older_than`` seconds, so that an export being made for a model saved a moment ago is left alone)."""
+    import time
+
+    exports = registry.folder / EXPORTS_FOLDER
+    current = {export_key(entry) for entry in registry.entries()}
+    removed = []
+    for path in exports.iterdir() if exports.is_dir() else []:
+        try:
+            stale = path.is_dir() and not path.name.startswith(".") and path.name not in current \
+                and time.time() - path.stat().st_mtime > older_than
+        except OSError:
+            continue
+        if stale:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
 
 
 @contextlib.contextmanager

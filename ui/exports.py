@@ -26,7 +26,7 @@ FORMAT_LABELS = {
 def export_downloads(entry: ModelEntry) -> None:
     """Draw the download controls for one model: choose a format, prepare its zip once, download it."""
     columns = st.columns([3, 2])
-    export_format = columns[0].selectbox("Download format", FORMATS, format_func=FORMAT_LABELS.get,
+    export_format = columns[0].selectbox("Download format", FORMATS, format_func=FORMAT_LABELS.__getitem__,
                                          key=f"export_format_{entry.name}")
     models = registry()
     archive = existing_archive(entry, export_format, models)
