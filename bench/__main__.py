@@ -13,7 +13,8 @@ import json
 import os
 import sys
 
-NAMES = ("inference", "data", "teach", "training", "browser", "export", "warm", "classroom", "scale", "neighbours")
+NAMES = ("inference", "data", "teach", "training", "browser", "live", "export", "warm", "classroom", "scale",
+         "neighbours")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,7 +10,14 @@ from __future__ import annotations
 
 import statistics
 
-from bench.browser_session import draw_stroke, launch_browser, open_canvas, scaled_strokes, streamlit_server
+from bench.browser_session import (
+    clear_canvas,
+    draw_stroke,
+    launch_browser,
+    open_canvas,
+    scaled_strokes,
+    streamlit_server,
+)
 from bench.timing import machine
 
 WATCH = """() => {
@@ -43,7 +50,7 @@ def _measure(url: str, drawings: list, strokes_wanted: int) -> list[float]:
             page.wait_for_function("() => window.__timing.seen !== null", timeout=20_000, polling="raf")
             timing = page.evaluate("() => window.__timing")
             samples.append(timing["seen"] - timing["up"])
-            page.get_by_role("button", name="Reset canvas & history").click()
+            clear_canvas(page)
             page.locator(".st-key-top_guess").wait_for(state="detached", timeout=20_000)
             page.wait_for_timeout(300)
         browser.close()

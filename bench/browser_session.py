@@ -17,7 +17,8 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGUMENTS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                       "--disable-component-update", "--disable-sync", "--no-first-run"]
-CANVAS = "canvas.upper-canvas"
+CANVAS = "canvas.upper-canvas"  # streamlit-drawable-canvas (Inside the network, Train)
+LIVE_CANVAS = "[data-testid='live-canvas']"  # the live canvas (ui/live_canvas.py: Draw, Game)
 
 
 def free_port() -> int:
@@ -67,7 +68,7 @@ def launch_browser(playwright):
 def open_canvas(page, url: str, key: str = "canvas", timeout: float = 60_000):
     """Go to a page and wait until its canvas can take strokes; return the canvas locator."""
     page.goto(url)
-    canvas = page.locator(f".st-key-{key} {CANVAS}")
+    canvas = page.locator(f".st-key-{key} {CANVAS}, .st-key-{key} {LIVE_CANVAS}")
     canvas.wait_for(state="visible", timeout=timeout)
     return canvas
 
@@ -118,3 +119,19 @@ def top_guess(page) -> str:
     """The text of the top-guess container, or "" when there is none."""
     element = page.locator(".st-key-top_guess")
     return element.inner_text().strip() if element.count() else ""
+
+
+def clear_canvas(page) -> None:
+    """Press the canvas' clear button: the live canvas' visible one, or the drawable canvas' toolbar icon."""
+    live = page.get_by_role("button", name="✕ Clear")
+    (live if live.count() else page.get_by_role("button", name="Reset canvas & history")).first.click()
+
+
+def wait_until_live(page, timeout: float = 600_000) -> bool:
+    """Wait until the live canvas runs its model in the page (True) or has fallen back to the server (False).
+
+    The first page to ask for a model waits for the server to export it (about a minute here).
+    """
+    page.wait_for_function("() => window.doodleLive && typeof window.doodleLive.ready === 'boolean'",
+                           timeout=timeout, polling=200)
+    return bool(page.evaluate("() => window.doodleLive.ready"))

@@ -1,10 +1,16 @@
-"""The framework's floor for the browser benchmark: the same canvas, and a fixed text after the first stroke."""
+"""The framework's floor for the browser benchmark: the same canvas as the Draw page (the live canvas, with the
+bundled model), and a fixed text after the first stroke.
+
+Streamlit serves static files from the folder beside the main script, and there is none beside this one: the
+canvas here says live guessing is off and reports each stroke when it ends, which is all the floor measures.
+"""
 
 import streamlit as st
-from streamlit_drawable_canvas import st_canvas
 
-result = st_canvas(stroke_width=14, stroke_color="#FFFFFF", background_color="#000000", drawing_mode="freedraw",
-                   update_streamlit=True, width=360, height=360, key="canvas")
-if result.json_data and result.json_data.get("objects"):
+from ui.cache import load_predictor
+from ui.live_canvas import live_canvas
+
+predictor = load_predictor("quickdraw18", "floor")
+if live_canvas("canvas", predictor).strokes:
     with st.container(key="top_guess"):
         st.markdown("stroke received")

@@ -3,18 +3,28 @@
 A round is won the moment the prompted category is the network's top guess with at least
 ``win_probability``; it is lost when the time runs out, or when the player skips it. Giving up ends
 the game. Time comes from a clock function (``time.monotonic`` by default) so that tests can drive it.
+
+Two ways to play a round. On the server path the page calls ``observe`` after every stroke with the server's
+guesses. With live guessing the player's browser runs the round (clock, guesses, the win moment) and reports
+how it ended once; ``finish_round`` then checks that report on the server: a claimed win counts only if the
+server's own guesses for the reported strokes agree (the browser's model and rasterizer match the server's to
+within ``WIN_TOLERANCE``), and the claimed time is kept within the round's length.
 """
 
 from __future__ import annotations
 
+import math
 import random
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 Ranking = list[tuple[str, float]]
+WIN_TOLERANCE = 0.01  # how far below the win probability the server's check of a browser's win may fall
+OUTCOMES = ("won", "timeout", "skipped", "gave up", "not confirmed")
 
 
 @dataclass(frozen=True)
@@ -39,7 +49,7 @@ class RoundResult:
     """How one round ended: the prompt, the verdict, the time taken and the last drawing with its guesses."""
 
     category: str
-    outcome: str  # "won", "timeout", "skipped" or "gave up"
+    outcome: str  # one of OUTCOMES; "not confirmed": the browser said won, the server's guesses did not agree
     seconds: float
     strokes: list = field(default_factory=list)
     image: np.ndarray | None = None
@@ -80,6 +90,7 @@ class Game:
             prompts.extend(name for name in batch if not prompts or name != prompts[-1])
         self.prompts = prompts[: self.settings.rounds]
         self.results: list[RoundResult] = []
+        self.id = uuid.uuid4().hex[:12]
         self.round_started = clock()
         self.gave_up = False
         self._last: tuple[list, np.ndarray | None, Ranking] = ([], None, [])
@@ -125,6 +136,37 @@ class Game:
             self._end("timeout")
             return "timeout"
         return "playing"
+
+    def start_round(self) -> None:
+        """Start the current round's clock now (the player said they are ready)."""
+        if not self.finished:
+            self.round_started = self.clock()
+
+    def finish_round(self, number: int, claimed: str, seconds: float, strokes: list, image: np.ndarray | None,
+                     ranking: Ranking) -> str:
+        """End round ``number`` (counted from 0) as a browser reported it; return the outcome recorded.
+
+        ``claimed`` is "won", "timeout" or "skipped"; ``ranking`` is the server's own guesses for the reported
+        strokes, which must confirm a claimed win. A report for another round than the current one (sent
+        twice, or late) or with an unknown outcome changes nothing and returns "ignored".
+        """
+        if self.finished or number != len(self.results) or claimed not in ("won", "timeout", "skipped"):
+            return "ignored"
+        try:
+            seconds = float(seconds)
+        except (TypeError, ValueError):
+            seconds = self.settings.seconds
+        seconds = min(max(seconds, 0.0), self.settings.seconds) if math.isfinite(seconds) else self.settings.seconds
+        outcome = claimed
+        if claimed == "won":
+            confirmed = bool(ranking) and ranking[0][0] == self.prompt and \
+                ranking[0][1] >= self.settings.win_probability - WIN_TOLERANCE
+            outcome = "won" if confirmed else "not confirmed"
+        self.results.append(RoundResult(self.prompts[len(self.results)], outcome, round(seconds, 2), strokes, image,
+                                        ranking))
+        self._last = ([], None, [])
+        self.round_started = self.clock()
+        return outcome
 
     def skip(self) -> None:
         """Give up this round only (it counts as lost) and go on to the next one."""

@@ -1,10 +1,11 @@
-"""Draw: the network guesses live, after every stroke, and shows the 28x28 image it actually sees."""
+"""Draw: the network guesses live in the browser while the pen moves; after each stroke the server shows the 28x28
+image it actually sees, its top five and Grad-CAM."""
 
 import streamlit as st
 
 from model.introspection import grad_cam
-from ui.canvas import drawing_canvas
 from ui.charts import image_figure, probability_bars
+from ui.live_canvas import live_canvas
 from ui.models import model_switcher
 from ui.navigation import page, start_page
 
@@ -20,9 +21,8 @@ UNSURE_BELOW = 0.5
 def draw_and_guess() -> None:
     left, right = st.columns([3, 2])
     with left:
-        st.caption(f"Draw one of: {', '.join(predictor.class_names)}. Undo and clear are in the canvas toolbar.")
-        st.write("")  # Room for the canvas toolbar, which floats just above the canvas.
-        strokes = drawing_canvas("canvas", predictor.card.recipe)
+        st.caption(f"Draw one of: {', '.join(predictor.class_names)}. The guess under the canvas follows your pen.")
+        strokes = live_canvas("canvas", predictor).strokes
     st.session_state["drawing"] = strokes
     with right:
         if not strokes:

@@ -1,4 +1,10 @@
-"""Game: the app names a thing, you draw it, and the network guesses live until it gets it or time runs out."""
+"""Game: the app names a thing, you draw it, and the network guesses live until it gets it or time runs out.
+
+Each round runs in the player's browser (ui/live_canvas.py): a "ready?" card, the clock, the guesses while the
+pen moves and the win moment; the server hears from it when the player is ready and once when the round ends,
+and checks the reported drawing itself (game.rules.Game.finish_round). Where the browser cannot run the model,
+the strokes come to the server after each one and the server guesses, as before.
+"""
 
 import numpy as np
 import streamlit as st
@@ -6,17 +12,23 @@ import streamlit as st
 from game.rules import Game, GameSettings, speak
 from model.introspection import grad_cam
 from ui.cache import class_idea, dataset_examples
-from ui.canvas import drawing_canvas
 from ui.charts import image_figure
+from ui.live_canvas import live_canvas
 from ui.models import model_switcher
 from ui.navigation import page, start_page
 
 start_page(page("Game"))
-st.title("🎮 Draw it before the time runs out")
+TITLE = "🎮 Draw it before the time runs out"
 predictor = model_switcher()
+game: Game | None = st.session_state.get("game")
+playing = game is not None and not game.finished and st.session_state.get("game_model") == getattr(
+    getattr(predictor, "card", None), "name", None)
+if playing:
+    st.markdown(f"**{TITLE}**")  # A small title while playing: on a phone the whole round fits on one screen.
+else:
+    st.title(TITLE)
 if predictor is None:
     st.stop()
-game: Game | None = st.session_state.get("game")
 
 
 def start_form() -> None:
@@ -32,41 +44,50 @@ def start_form() -> None:
             st.rerun()
 
 
-@st.fragment(run_every=1.0)
-def countdown(game: Game) -> None:
-    """Tick the clock every second without rerunning the page; a timeout moves on to the next round."""
-    if game.tick() == "timeout":
-        st.rerun(scope="app")
-    st.progress(game.remaining() / game.settings.seconds, text=f"⏱️ {game.remaining():.0f} s left")
+VERDICTS = {"won": "✅ got it", "timeout": "⌛ time ran out", "skipped": "⏭️ skipped",
+            "not confirmed": "❔ not confirmed by the server"}
+
+
+def round_data(game: Game) -> dict:
+    """What the browser needs for the current round, with the previous round's verdict to show first."""
+    last = None
+    if game.results:
+        result = game.results[-1]
+        text = {"won": f"Oh I know, it's {result.category}!", "timeout": f"Time's up! It was {result.category}.",
+                "skipped": f"Skipped {result.category}."}.get(result.outcome, f"{result.category}: not confirmed.")
+        last = {"text": text, "outcome": result.outcome}
+    return {"id": game.id, "round": len(game.results), "rounds": len(game.prompts), "prompt": game.prompt,
+            "seconds": game.settings.seconds, "win": game.settings.win_probability, "score": game.score,
+            "last": last}
 
 
 def play(game: Game) -> None:
     if game.results:
         last = game.results[-1]
-        verdict = {"won": "✅ got it", "timeout": "⌛ time ran out", "skipped": "⏭️ skipped"}[last.outcome]
-        st.caption(f"Round {len(game.results)}: {last.category}: {verdict} ({last.seconds:.1f} s)")
-    st.subheader(f"Round {game.round_number} of {len(game.prompts)}: draw **{game.prompt}**")
-    countdown(game)
-    left, right = st.columns([3, 2])
-    with left:
-        strokes = drawing_canvas(f"game_canvas_{len(game.results)}", predictor.card.recipe)
-    with right:
-        buttons = st.columns(2)
-        if buttons[0].button("Skip this one"):
-            game.skip()
+        st.caption(f"Score {game.score} of {len(game.results)} · round {len(game.results)}: {last.category}: "
+                   f"{VERDICTS.get(last.outcome, last.outcome)} ({last.seconds:.1f} s)")
+    value = live_canvas("game_canvas", predictor, "game", round_data(game))
+    current = f"{game.id}:{len(game.results)}"
+    if value.started == current and st.session_state.get("game_started") != current:
+        st.session_state["game_started"] = current  # The player pressed Ready: the round's clock starts.
+        game.start_round()
+    report = value.report
+    if report and report.get("id") == game.id and report.get("round") == len(game.results):
+        strokes = report["strokes"]
+        image, ranking = predictor.classify_strokes(strokes, top_k=3) if strokes else (None, [])
+        game.finish_round(len(game.results), str(report.get("outcome")), report.get("seconds"), strokes, image,
+                          ranking)
+        st.rerun()
+    if value.live is False and value.strokes and st.session_state.get("game_started") == current:
+        image, ranking = predictor.classify_strokes(value.strokes, top_k=3)  # The server path, stroke by stroke.
+        prompt = game.prompt
+        outcome = game.observe(value.strokes, image, ranking)
+        st.markdown(f"### 🗣️ {speak(ranking, prompt)}")
+        if outcome in ("won", "timeout"):
             st.rerun()
-        if buttons[1].button("Give up"):
-            game.give_up()
-            st.rerun()
-        if strokes:
-            image, ranking = predictor.classify_strokes(strokes, top_k=3)
-            prompt = game.prompt
-            outcome = game.observe(strokes, image, ranking)
-            st.markdown(f"### 🗣️ {speak(ranking, prompt)}")
-            if outcome in ("won", "timeout"):
-                st.rerun()
-        else:
-            st.info("🗣️ Draw something!")
+    if st.button("Give up"):
+        game.give_up()
+        st.rerun()
 
 
 def end_screen(game: Game) -> None:
@@ -74,7 +95,7 @@ def end_screen(game: Game) -> None:
     source = "mnist" if predictor.card.recipe == "mnist" else "quickdraw"
     for number, result in enumerate(game.results):
         verdict = {"won": "✅ recognised", "timeout": "⌛ not recognised in time", "skipped": "⏭️ skipped",
-                   "gave up": "🏳️ gave up"}[result.outcome]
+                   "gave up": "🏳️ gave up", "not confirmed": "❔ not confirmed by the server"}[result.outcome]
         st.markdown(f"**{result.category}**: {verdict} in {result.seconds:.1f} s")
         columns = st.columns([1, 1, 2])
         if result.image is not None and result.category in predictor.class_names:
@@ -100,7 +121,7 @@ def end_screen(game: Game) -> None:
 
 if game is None or st.session_state.get("game_model") != predictor.card.name:
     st.write(f"I'll name one of the {len(predictor.class_names)} things this model knows; you draw it. "
-             "I guess after every stroke, and the round is yours when I name it with enough confidence.")
+             "I guess while you draw, and the round is yours the moment I name it with enough confidence.")
     start_form()
 elif game.finished:
     end_screen(game)

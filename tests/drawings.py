@@ -30,3 +30,10 @@ def canvas_state(drawing: list | None, size: int = 360) -> dict:
     """The session-state value of a drawable canvas holding this drawing (or an empty canvas)."""
     raw = fabric_json(drawing, size) if drawing else {"objects": [], "background": "#000000"}
     return {"drawing": {"raw": raw, "data": None}}
+
+
+def live_state(drawing: list | None, size: int = 360) -> dict:
+    """The session-state value of a live canvas (ui/live_canvas.py) holding this drawing (or nothing)."""
+    strokes = [[[x for x, _ in points], [y for _, y in points]] for points in scaled_strokes(drawing, size)] \
+        if drawing else []
+    return {"strokes": strokes, "live": None, "report": None, "started": None, "wanted": None}

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.drawings import canvas_state, raw_drawings
+from tests.drawings import live_state, raw_drawings
 
 TIMEOUT = 120
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -35,7 +35,7 @@ def test_home_page_shows_the_model_and_the_pages(registry) -> None:
 
 
 def test_draw_page_with_an_empty_canvas_shows_a_hint_not_a_guess(registry) -> None:
-    app = run_page("pages/1_Draw.py", {"canvas": canvas_state(None)})
+    app = run_page("pages/1_Draw.py", {"canvas": live_state(None)})
     assert "Start drawing" in texts(app)
     assert "top_guess" not in repr(app)
 
@@ -45,7 +45,7 @@ def test_draw_page_guesses_an_injected_real_drawing(registry, data_root: Path, c
     drawings = raw_drawings(data_root, category, 3)
     guesses = []
     for drawing in drawings:
-        app = run_page("pages/1_Draw.py", {"canvas": canvas_state(drawing)})
+        app = run_page("pages/1_Draw.py", {"canvas": live_state(drawing)})
         guess = app.get("markdown")
         top = [item.value for item in guess if item.value.startswith("## ")]
         assert top, "a guess is shown for a drawing"
@@ -56,7 +56,7 @@ def test_draw_page_guesses_an_injected_real_drawing(registry, data_root: Path, c
 
 def test_draw_page_works_with_the_mnist_model(registry, data_root: Path) -> None:
     seven = [[[10, 90, 60], [10, 10, 100]]]
-    app = run_page("pages/1_Draw.py", {"canvas": canvas_state(seven), "model_name": "mnist"})
+    app = run_page("pages/1_Draw.py", {"canvas": live_state(seven), "model_name": "mnist"})
     top = [item.value for item in app.markdown if item.value.startswith("## ")]
     assert top and top[0][3:].split("\n")[0] in [str(digit) for digit in range(10)]
 
@@ -156,7 +156,7 @@ def test_a_broken_active_model_shows_a_message_and_the_page_still_works(registry
 
     entry = save_result(tiny_training, "broken", registry, activate=True)
     entry.model_path.write_bytes(b"not a keras file")
-    app = run_page("pages/1_Draw.py", {"canvas": canvas_state(None)})
+    app = run_page("pages/1_Draw.py", {"canvas": live_state(None)})
     assert any("default model 'broken' is damaged" in item.value for item in app.sidebar.warning)
     assert app.sidebar.selectbox[0].value == "quickdraw18", "a damaged model is never used"
     app = run_page("app.py")

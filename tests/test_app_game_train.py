@@ -11,7 +11,7 @@ import pytest
 from game.rules import Game, GameSettings
 from model.predict import Predictor
 from model.registry import BUNDLED_DIR
-from tests.drawings import canvas_state, raw_drawings
+from tests.drawings import canvas_state, live_state, raw_drawings
 from tests.test_app import run_page, texts
 
 
@@ -45,27 +45,49 @@ def test_game_page_offers_a_new_game(registry) -> None:
     assert [item.label for item in app.number_input] == ["Rounds", "Seconds per round"]
 
 
+def report(game: Game, outcome: str, seconds: float, strokes: list | None = None, **overrides) -> dict:
+    """The live canvas' state after the browser ended the current round (ui/live_canvas.js endRound)."""
+    state = live_state(None)
+    strokes = live_state(strokes)["strokes"] if strokes else []
+    state["report"] = {"id": game.id, "round": len(game.results), "outcome": outcome, "seconds": seconds,
+                       "strokes": strokes, **overrides}
+    return state
+
+
 def test_a_short_game_with_a_win_and_a_timeout(registry, real_data: Path) -> None:
-    clock = FakeClock()
     names = Predictor.load(str(BUNDLED_DIR / "quickdraw18")).class_names
-    game = Game(names, GameSettings(rounds=2, seconds=10, win_probability=0.5), seed=4, clock=clock)
+    game = Game(names, GameSettings(rounds=2, seconds=10, win_probability=0.5), seed=4, clock=FakeClock())
     first, second = game.prompts
     app = run_page("pages/4_Game.py", {"game": game, "game_model": "quickdraw18"})
-    assert any(f"Round 1 of 2: draw **{first}**" in item.value for item in app.subheader)
-
-    clock.now += 3
-    app.session_state["game_canvas_0"] = canvas_state(recognised_drawing(first, real_data))
+    assert not app.title and "Draw it before the time runs out" in texts(app), "a small title while playing"
+    app.session_state["game_canvas"] = report(game, "won", 3.2, recognised_drawing(first, real_data))
     app.run()
     assert not app.exception
-    assert game.results[0].outcome == "won" and game.results[0].seconds == 3
-    assert any(f"Round 2 of 2: draw **{second}**" in item.value for item in app.subheader)
+    assert game.results[0].outcome == "won" and game.results[0].seconds == 3.2
+    assert game.results[0].ranking[0][0] == first, "the server checked the drawing itself"
+    assert f"Score 1 of 1 · round 1: {first}: ✅ got it (3.2 s)" in texts(app)
+    app.run()  # The same report again (a rerun) changes nothing.
+    assert len(game.results) == 1
 
-    clock.now += 11
+    app.session_state["game_canvas"] = report(game, "timeout", 10.0, recognised_drawing(first, real_data))
     app.run()
     assert not app.exception
     assert [result.outcome for result in game.results] == ["won", "timeout"] and game.finished
     assert any(item.value == "Score: 1 of 2" for item in app.subheader)
     assert f"**{first}**: ✅ recognised" in texts(app) and f"**{second}**: ⌛ not recognised in time" in texts(app)
+
+
+def test_a_claimed_win_the_server_does_not_see_is_not_counted(registry, real_data: Path) -> None:
+    names = Predictor.load(str(BUNDLED_DIR / "quickdraw18")).class_names
+    game = Game(names, GameSettings(rounds=2, seconds=20), seed=4)
+    first, second = game.prompts
+    other = next(name for name in names if name not in (first, second))
+    app = run_page("pages/4_Game.py", {"game": game, "game_model": "quickdraw18"})
+    app.session_state["game_canvas"] = report(game, "won", 99, recognised_drawing(other, real_data))
+    app.run()
+    assert not app.exception
+    assert game.results[0].outcome == "not confirmed" and game.results[0].seconds == 20 and game.score == 0
+    assert "not confirmed by the server" in texts(app)
 
 
 def widget(items, label: str):
@@ -158,7 +180,7 @@ def test_another_session_sees_the_queue_and_needs_the_teacher_key_to_cancel(regi
         assert not second.exception
         assert queue.get(job.id).cancel_requested or queue.get(job.id).state == "cancelled"
         seven = [[[10, 90, 60], [10, 10, 100]]]
-        draw = run_page("pages/1_Draw.py", {"canvas": canvas_state(seven)})  # Every other page keeps working.
+        draw = run_page("pages/1_Draw.py", {"canvas": live_state(seven)})  # Every other page keeps working.
         assert any(item.value.startswith("## ") for item in draw.markdown)
     finally:
         queue.cancel(job.id)
@@ -241,7 +263,7 @@ def test_activating_a_model_switches_this_session_and_the_sidebar_switches_it_ba
     app.sidebar.selectbox[0].set_value("quickdraw18").run()
     assert app.session_state["model_name"] == "quickdraw18" and registry.active_name() == "mnist"
     seven = [[[10, 90, 60], [10, 10, 100]]]
-    draw = run_page("pages/1_Draw.py", {"canvas": canvas_state(seven)})
+    draw = run_page("pages/1_Draw.py", {"canvas": live_state(seven)})
     assert draw.sidebar.selectbox[0].value == "mnist", "a new session follows the active model"
     assert any(item.value.startswith("Draw one of: 0, 1, 2") for item in draw.caption)
 
@@ -262,9 +284,9 @@ def test_a_game_with_the_mnist_model_can_be_skipped_and_given_up(registry, real_
     digits = Predictor.load(str(BUNDLED_DIR / "mnist")).class_names
     game = Game(digits, GameSettings(rounds=3, seconds=30), seed=2)
     app = run_page("pages/4_Game.py", {"game": game, "game_model": "mnist", "model_name": "mnist"})
-    assert any(f"draw **{game.prompts[0]}**" in item.value for item in app.subheader)
-    assert game.prompts[0] in digits
-    widget(app.button, "Skip this one").click().run()
+    assert game.prompts[0] in digits and not game.results
+    app.session_state["game_canvas"] = report(game, "skipped", 4)
+    app.run()
     assert [result.outcome for result in game.results] == ["skipped"] and not app.exception
     widget(app.button, "Give up").click().run()
     assert not app.exception and game.finished
@@ -274,13 +296,27 @@ def test_a_game_with_the_mnist_model_can_be_skipped_and_given_up(registry, real_
     assert "game" not in app.session_state and any(button.label == "Start a game" for button in app.button)
 
 
+def test_without_live_guesses_the_server_plays_the_round_stroke_by_stroke(registry, real_data: Path) -> None:
+    names = Predictor.load(str(BUNDLED_DIR / "quickdraw18")).class_names
+    game = Game(names, GameSettings(rounds=2, seconds=60), seed=4)
+    first = game.prompts[0]
+    state = live_state(recognised_drawing(first, real_data))
+    app = run_page("pages/4_Game.py", {"game": game, "game_model": "quickdraw18",
+                                       "game_canvas": {**state, "live": False}})
+    assert not game.results, "no guess before the player said ready"
+    app.session_state["game_canvas"] = {**state, "live": False, "started": f"{game.id}:0"}
+    app.run()
+    assert not app.exception
+    assert [result.outcome for result in game.results] == ["won"] and game.results[0].category == first
+
+
 def test_a_fresh_machine_with_no_data_and_no_network(registry, data_root: Path, tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """Everything but training works from the bundled model alone: no data folder, downloads off."""
     monkeypatch.setenv("DOODLE_DATA_DIR", str(tmp_path / "no-data-yet"))
     monkeypatch.setenv("DOODLE_OFFLINE", "1")
     drawing = raw_drawings(data_root, "rainbow", 1)[0]  # Read here, as a person would draw it.
-    draw = run_page("pages/1_Draw.py", {"canvas": canvas_state(drawing)})
+    draw = run_page("pages/1_Draw.py", {"canvas": live_state(drawing)})
     assert any(item.value.startswith("## ") for item in draw.markdown)
     names = Predictor.load(str(BUNDLED_DIR / "quickdraw18")).class_names
     game = Game(names, GameSettings(rounds=1, seconds=30), seed=1)

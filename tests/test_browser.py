@@ -12,7 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from bench.browser_session import launch_browser, open_canvas, replay, streamlit_server, top_guess
+from bench.browser_session import (
+    LIVE_CANVAS,
+    clear_canvas,
+    launch_browser,
+    open_canvas,
+    replay,
+    streamlit_server,
+    top_guess,
+)
 from data_loader.quickdraw import read_ndjson
 
 pytestmark = pytest.mark.browser
@@ -27,7 +35,7 @@ def app_url(tmp_path_factory, data_root: Path):
     ARTIFACTS.mkdir(exist_ok=True)
     models = tmp_path_factory.mktemp("browser-models")
     environment = {"DOODLE_MODELS_DIR": str(models), "DOODLE_DATA_DIR": str(data_root), "DOODLE_OFFLINE": "1",
-                   "DOODLE_ARTIFACTS": str(ARTIFACTS)}
+                   "DOODLE_ARTIFACTS": str(ARTIFACTS), "DOODLE_SPEECH": "0"}
     with streamlit_server("app.py", environment) as url:
         yield url
 
@@ -82,7 +90,7 @@ def test_replayed_real_drawings_are_guessed_live(page, app_url, data_root: Path)
         assert guess, f"no guess after drawing a {category}"
         seen.append((category, guess.splitlines()[0]))
         hits += guess.startswith(category)
-        page.get_by_role("button", name="Reset canvas & history").click()
+        clear_canvas(page)
         page.locator(".st-key-top_guess").wait_for(state="detached", timeout=20_000)
     assert_no_errors(page)
     assert hits >= 0.6 * len(seen), f"{hits} of {len(seen)} right: {seen}"
@@ -97,7 +105,7 @@ def test_the_guess_updates_after_every_stroke_and_clearing_resets_it(page, app_u
     assert first
     replay(page, canvas, drawing[1:])
     assert wait_for_guess(page, previous=first) != first or first.startswith("house")
-    page.get_by_role("button", name="Reset canvas & history").click()
+    clear_canvas(page)
     page.locator(".st-key-top_guess").wait_for(state="detached", timeout=20_000)
     assert page.get_by_text("Start drawing").count() == 1
     assert_no_errors(page)
@@ -145,15 +153,15 @@ def test_a_game_round_is_won_by_drawing_the_prompt(page, app_url, data_root: Pat
     seconds.wait_for(timeout=60_000)
     seconds.fill("90")
     page.get_by_role("button", name="Start a game").click()
-    heading = page.get_by_text(re.compile(r"Round 1 of \d+: draw")).first
-    heading.wait_for(timeout=30_000)
-    prompt = re.search(r"draw (.+)$", heading.inner_text().strip()).group(1).strip()
+    card = page.locator("[data-testid='live-card']")
+    card.get_by_role("button", name="Ready!").wait_for(timeout=60_000)
+    prompt = re.search(r"Draw (.+) in 90 seconds", card.inner_text()).group(1).strip()
     drawing = recognised[prompt]
-    canvas = page.locator(".st-key-game_canvas_0 canvas.upper-canvas")
-    canvas.wait_for(timeout=30_000)
-    verdict = page.get_by_text(re.compile(rf"Round 1: {re.escape(prompt)}: ✅ got it"))
-    # The round may be won before the last stroke; its canvas then makes way for the next round's.
-    replay(page, canvas, drawing, pause=0.3, until=lambda: verdict.count() > 0 or canvas.count() == 0)
+    card.get_by_role("button", name="Ready!").click()
+    canvas = page.locator(f".st-key-game_canvas {LIVE_CANVAS}")
+    verdict = page.get_by_text(re.compile(rf"round 1: {re.escape(prompt)}: ✅ got it"))
+    # The round may be won before the last stroke; the canvas then takes no more ink until the next card.
+    replay(page, canvas, drawing, pause=0.3, until=lambda: verdict.count() > 0 or card.is_visible())
     verdict.first.wait_for(timeout=30_000)
     assert_no_errors(page)
 
@@ -174,7 +182,7 @@ def test_retraining_in_the_browser_switches_the_draw_page_to_the_new_model(page,
     page.get_by_text("Saved browser-trained").wait_for(timeout=60_000)
     sidebar = page.locator("[data-testid='stSidebar']")
     sidebar.get_by_role("link", name="Draw").click()  # The same session, through the sidebar's link.
-    canvas = page.locator(".st-key-canvas canvas.upper-canvas")
+    canvas = page.locator(f".st-key-canvas {LIVE_CANVAS}")
     canvas.wait_for(state="visible", timeout=60_000)
     assert "cat, fish, house" in page.inner_text("body")
     replay(page, canvas, drawings_of(data_root, "fish", 1)[0])

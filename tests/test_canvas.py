@@ -124,6 +124,11 @@ def broken_state(json_data) -> dict:
     return {"drawing": {"raw": json_data, "data": None}}
 
 
+def live(strokes, **fields) -> dict:
+    """A live canvas' state (Draw and Game pages) holding these strokes, as a browser could send them."""
+    return {"strokes": strokes, "live": None, "report": None, "started": None, "wanted": None, **fields}
+
+
 PAGE_PAYLOADS = {
     "value a string": "abc",
     "drawing a string": {"drawing": "abc"},
@@ -132,9 +137,16 @@ PAGE_PAYLOADS = {
     "objects not dicts": broken_state({"objects": [5, "path", None]}),
 }
 GOOD_WITH_BROKEN = broken_state(fabric(path(GOOD_PATH, scaleX=[2], scaleY="nan"), path([["M", None, 1]]), 7))
+LIVE_PAYLOADS = {
+    "strokes a string": live("abc"),
+    "numbers None and lists": live([[[None, [1]], [10, [2]]]]),
+    "numbers 1e308": live([[[1e308, -1e308], [1e308, 1e308]]]),
+    "strokes not lists": live([5, "path", None, {"x": 1}]),
+}
+LIVE_GOOD_WITH_BROKEN = live([*GOOD_STROKES, [[None, 1e308], [1, 2]], 7, [["a"], ["b"]]])
 
 
-@pytest.mark.parametrize("payload", list(PAGE_PAYLOADS.values()), ids=list(PAGE_PAYLOADS))
+@pytest.mark.parametrize("payload", list(LIVE_PAYLOADS.values()), ids=list(LIVE_PAYLOADS))
 def test_draw_page_shows_the_hint_for_broken_canvas_data(registry, payload) -> None:
     app = run_page("pages/1_Draw.py", {"canvas": payload})  # run_page fails on any exception.
     assert "Start drawing" in texts(app)
@@ -142,7 +154,7 @@ def test_draw_page_shows_the_hint_for_broken_canvas_data(registry, payload) -> N
 
 
 def test_draw_page_guesses_the_good_strokes_among_broken_ones_and_keeps_only_those(registry) -> None:
-    app = run_page("pages/1_Draw.py", {"canvas": GOOD_WITH_BROKEN})
+    app = run_page("pages/1_Draw.py", {"canvas": LIVE_GOOD_WITH_BROKEN})
     assert [item.value for item in app.markdown if item.value.startswith("## ")], "a guess is shown"
     assert app.session_state["drawing"] == GOOD_STROKES
     inside = run_page("pages/2_Inside_the_network.py", {"drawing": app.session_state["drawing"]})
@@ -161,21 +173,25 @@ def test_inside_page_guesses_the_good_strokes_among_broken_ones(registry) -> Non
     assert "The network's guess" in texts(app)
 
 
-@pytest.mark.parametrize("payload", [PAGE_PAYLOADS["numbers None and lists"], PAGE_PAYLOADS["value a string"],
-                                     GOOD_WITH_BROKEN], ids=["numbers None and lists", "value a string", "mixed"])
-def test_game_page_shows_a_guess_or_the_hint_for_broken_canvas_data(registry, payload) -> None:
+@pytest.mark.parametrize("payload", [LIVE_PAYLOADS["numbers None and lists"], LIVE_PAYLOADS["strokes a string"],
+                                     LIVE_GOOD_WITH_BROKEN],
+                         ids=["numbers None and lists", "strokes a string", "mixed"])
+def test_game_page_shows_a_guess_or_nothing_for_broken_canvas_data(registry, payload) -> None:
     from game.rules import Game, GameSettings
     from model.predict import Predictor
     from model.registry import BUNDLED_DIR
 
     names = Predictor.load(str(BUNDLED_DIR / "quickdraw18")).class_names
     game = Game(names, GameSettings(rounds=2, seconds=60, win_probability=0.99), seed=1)
-    app = run_page("pages/4_Game.py", {"game": game, "game_model": "quickdraw18", "game_canvas_0": payload})
-    shown = texts(app)
-    if payload is GOOD_WITH_BROKEN:
-        assert "🗣️" in shown and "Draw something!" not in shown
-    else:
-        assert "Draw something!" in shown
+    server_path = {**payload, "live": False, "started": f"{game.id}:0"}  # the browser cannot guess: the server does
+    app = run_page("pages/4_Game.py", {"game": game, "game_model": "quickdraw18", "game_canvas": server_path})
+    assert ("🗣️" in texts(app)) == (payload is LIVE_GOOD_WITH_BROKEN)
+    reported = live([], report={"id": game.id, "round": 0, "outcome": "timeout", "seconds": "soon",
+                                "strokes": payload["strokes"]})
+    app.session_state["game_canvas"] = reported  # a round's report with the same strokes
+    app.run()
+    assert not app.exception and [result.outcome for result in game.results] == ["timeout"]
+    assert game.results[0].strokes == (GOOD_STROKES if payload is LIVE_GOOD_WITH_BROKEN else [])
 
 
 def test_a_flood_of_points_is_capped() -> None:
