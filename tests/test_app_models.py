@@ -8,7 +8,7 @@ import pytest
 
 from model.registry import Registry
 from model.train import save_result
-from tests.drawings import canvas_state
+from tests.drawings import live_state
 from tests.test_app import run_page, texts
 
 KEY = "correct-horse-7"
@@ -144,7 +144,7 @@ def test_damaged_models_are_listed_with_the_reason_and_can_be_deleted(registry: 
     assert set(app.sidebar.selectbox[0].options) == {"quickdraw18 (bundled)", "mnist (bundled)", "good"}
     assert list(app.get("dataframe")[0].value["Model"]) == ["mnist", "quickdraw18", "good"]
     for page in ("app.py", "pages/1_Draw.py"):  # Neither the pointer nor a session's choice uses a damaged model.
-        other = run_page(page, {"model_name": "bad-card", "canvas": canvas_state(None)})
+        other = run_page(page, {"model_name": "bad-card", "canvas": live_state(None)})
         assert other.sidebar.selectbox[0].value == "quickdraw18" and not other.exception
         assert "Your model 'bad-card' is damaged" in other.sidebar.warning[0].value
     button(app, "delete_bad-card").click().run()
