@@ -111,7 +111,8 @@ def test_the_guess_updates_after_every_stroke_and_clearing_resets_it(page, app_u
     assert_no_errors(page)
 
 
-@pytest.mark.parametrize("path", ["", "Draw", "Inside_the_network", "Model_anatomy", "Game", "Train", "Models"])
+@pytest.mark.parametrize("path", ["", "Draw", "Inside_the_network", "Model_anatomy", "Game", "Train", "Models",
+                                  "Overfitting_lab", "Data_explorer"])
 def test_every_page_loads_without_an_error(page, app_url, path: str) -> None:
     page.goto(f"{app_url}{path}")
     page.locator("h1").first.wait_for(timeout=60_000)
