@@ -138,6 +138,15 @@ def small_data_recipe(config: TrainConfig, smallest_class: int) -> TrainConfig:
                                patience=25 + fine_tune_epochs, recipe="small-data")
 
 
+def _say_recipe(asked: TrainConfig, chosen: TrainConfig, smallest_class: int) -> None:
+    """Warn when the small-data recipe replaced the settings asked for, so that nobody is surprised by it."""
+    if asked.recipe == "auto" and chosen.recipe == "small-data":
+        warnings.warn(f"the smallest class has {smallest_class} drawings (fewer than {SMALL_DATA_LIMIT}): training "
+                      f"with the small-data recipe ({chosen.epochs} epochs, batch {chosen.batch_size}, learning rate "
+                      f"{chosen.learning_rate:g}, augmentation, no early stop); --recipe standard keeps your settings",
+                      stacklevel=3)
+
+
 def prepare_data(config: TrainConfig) -> tuple[TrainConfig, DatasetSplits, DrawingStream | None]:
     """Load (or open, when streaming) the data, apply the small-data recipe, and split.
 
@@ -149,6 +158,7 @@ def prepare_data(config: TrainConfig) -> tuple[TrainConfig, DatasetSplits, Drawi
         smallest = min(sum(stream.counts(part)[name] for part in ("train", "validation", "test"))
                        for name in stream.class_names)
         chosen = small_data_recipe(config, smallest)
+        _say_recipe(config, chosen, smallest)
         if (chosen.validation_fraction, chosen.test_fraction) != (config.validation_fraction, config.test_fraction):
             stream = _open_stream(chosen)
         part = "test" if sum(stream.counts("test").values()) else "validation"
@@ -162,6 +172,7 @@ def prepare_data(config: TrainConfig) -> tuple[TrainConfig, DatasetSplits, Drawi
                                                                                  splits.test)
     totals = [sum(part.counts()[name] for part in parts) for name in splits.train.class_names]
     chosen = small_data_recipe(config, min(totals, default=0))
+    _say_recipe(config, chosen, min(totals, default=0))
     if (chosen.validation_fraction, chosen.test_fraction) != (config.validation_fraction, config.test_fraction):
         splits = load_data(chosen)
     return chosen, splits, None

@@ -3,14 +3,20 @@ image it actually sees, its top five and Grad-CAM."""
 
 import streamlit as st
 
-from model.introspection import grad_cam
+from ui.cache import warm_up
 from ui.charts import image_figure, probability_bars
 from ui.live_canvas import live_canvas
-from ui.models import model_switcher
 from ui.navigation import page, start_page
+from ui.warmup import wait_with_notice
 
 start_page(page("Draw"))
 st.title("🖌️ Draw")
+wait_with_notice(warm_up(), blocking_steps=2)  # TensorFlow and the models; the rest goes on in the background.
+
+# Only once TensorFlow is loaded, so that a cold server shows the title and the warm-up notice at once.
+from model.introspection import grad_cam  # noqa: E402
+from ui.models import model_switcher  # noqa: E402
+
 predictor = model_switcher()
 if predictor is None:
     st.stop()

@@ -192,7 +192,8 @@ def test_the_train_cli_prints_the_chance_warning_for_a_model_that_learned_nothin
     from model.train import main as train_main
 
     assert train_main(["--classes", "apple,eye", "--per-class", "30", "--epochs", "1", "--arch", "book",
-                       "--learning-rate", "1e-9", "--data-dir", str(data_root), "--precision", "float32"]) == 0
+                       "--learning-rate", "1e-9", "--data-dir", str(data_root), "--precision", "float32",
+                       "--recipe", "standard"]) == 0
     out = capsys.readouterr().out
     assert "warning: Top-1 accuracy" in out and "no better than guessing at random (50% for 2 classes)" in out, out
 
