@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.browser_fixtures"]
+
 REPOSITORY = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("DOODLE_DATA_DIR") or REPOSITORY.parent / "shared" / "data")
 

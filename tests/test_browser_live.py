@@ -18,34 +18,15 @@ import pytest
 from bench.browser_session import (
     LIVE_CANVAS,
     clear_canvas,
-    launch_browser,
     scaled_strokes,
-    streamlit_server,
     top_guess,
     wait_until_live,
 )
 from data_loader.quickdraw import read_ndjson
+from tests.browser_fixtures import ARTIFACTS
 
 pytestmark = pytest.mark.browser
 playwright_api = pytest.importorskip("playwright.sync_api")
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
-
-
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory, data_root: Path):
-    ARTIFACTS.mkdir(exist_ok=True)
-    environment = {"DOODLE_MODELS_DIR": str(tmp_path_factory.mktemp("live-models")), "DOODLE_OFFLINE": "1",
-                   "DOODLE_DATA_DIR": str(data_root), "DOODLE_ARTIFACTS": str(ARTIFACTS), "DOODLE_SPEECH": "0"}
-    with streamlit_server("app.py", environment) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as playwright:
-        chromium = launch_browser(playwright)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

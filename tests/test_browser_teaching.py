@@ -12,31 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from bench.browser_session import launch_browser, replay, streamlit_server
+from bench.browser_session import replay
+from tests.browser_fixtures import ARTIFACTS
 from tests.drawings import raw_drawings
 
 pytestmark = pytest.mark.browser
 playwright_api = pytest.importorskip("playwright.sync_api")
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 SIZES = {"desktop": (1400, 1000), "phone": (390, 844)}
-
-
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory, data_root: Path):
-    ARTIFACTS.mkdir(exist_ok=True)
-    models = tmp_path_factory.mktemp("teaching-models")
-    environment = {"DOODLE_MODELS_DIR": str(models), "DOODLE_DATA_DIR": str(data_root), "DOODLE_OFFLINE": "1",
-                   "DOODLE_ARTIFACTS": str(ARTIFACTS)}
-    with streamlit_server("app.py", environment) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as playwright:
-        chromium = launch_browser(playwright)
-        yield chromium
-        chromium.close()
 
 
 def open_page(browser, size: str):
