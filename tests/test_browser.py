@@ -193,12 +193,14 @@ def test_a_training_in_one_context_while_another_keeps_guessing(browser, app_url
         for category in ("apple", "rainbow", "eye"):
             replay(draw_page, canvas, drawings_of(data_root, category, 1)[0], pause=0)
             guesses.append(wait_for_guess(draw_page, timeout=30))
+            if len(guesses) == 1:  # The first guess came while the training was still going on.
+                running_meanwhile = train_page.get_by_text("Test top-1").count() == 0
             clear_canvas(draw_page)
             draw_page.locator(".st-key-top_guess").wait_for(state="detached", timeout=20_000)
         assert all(guesses), guesses
         assert sum(guess.startswith(category) for guess, category in zip(guesses, ("apple", "rainbow", "eye"),
                                                                           strict=True)) >= 2, guesses
-        assert train_page.get_by_text("Test top-1").count() == 0, "the training was still running meanwhile"
+        assert running_meanwhile, "the training was still running while the other page guessed"
         assert_no_errors(draw_page)
 
         train_page.get_by_text("Test top-1").wait_for(timeout=300_000)
