@@ -121,6 +121,19 @@ def top_guess(page) -> str:
     return element.inner_text().strip() if element.count() else ""
 
 
+def start_game(page, url: str, seconds: int):
+    """Open the Game page, start a game of ``seconds``-long rounds and return the round's "ready?" card (its
+    Ready! button shown)."""
+    page.goto(f"{url}Game")
+    field = page.get_by_label("Seconds per round")
+    field.wait_for(timeout=60_000)
+    field.fill(str(seconds))
+    page.get_by_role("button", name="Start a game").click()
+    card = page.locator("[data-testid='live-card']")
+    card.get_by_role("button", name="Ready!").wait_for(timeout=60_000)
+    return card
+
+
 def clear_canvas(page) -> None:
     """Press the canvas' clear button: the live canvas' visible one, or the drawable canvas' toolbar icon."""
     live = page.get_by_role("button", name="✕ Clear")

@@ -17,6 +17,7 @@ from bench.browser_session import (
     clear_canvas,
     open_canvas,
     replay,
+    start_game,
     top_guess,
 )
 from data_loader.quickdraw import read_ndjson
@@ -129,13 +130,7 @@ def test_a_game_round_is_won_by_drawing_the_prompt(page, app_url, data_root: Pat
     for category in predictor.class_names:  # Chosen before the clock starts, so that the round cannot time out.
         recognised[category] = next(item for item in drawings_of(data_root, category, 14)
                                     if predictor.classify_strokes(item, top_k=1)[1][0][0] == category)
-    page.goto(f"{app_url}Game")
-    seconds = page.get_by_label("Seconds per round")
-    seconds.wait_for(timeout=60_000)
-    seconds.fill("90")
-    page.get_by_role("button", name="Start a game").click()
-    card = page.locator("[data-testid='live-card']")
-    card.get_by_role("button", name="Ready!").wait_for(timeout=60_000)
+    card = start_game(page, app_url, 90)
     prompt = re.search(r"Draw (.+) in 90 seconds", card.inner_text()).group(1).strip()
     drawing = recognised[prompt]
     card.get_by_role("button", name="Ready!").click()

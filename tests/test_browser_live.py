@@ -19,6 +19,7 @@ from bench.browser_session import (
     LIVE_CANVAS,
     clear_canvas,
     scaled_strokes,
+    start_game,
     top_guess,
     wait_until_live,
 )
@@ -130,13 +131,7 @@ def test_the_guess_follows_the_pen_before_it_lifts(context, app_url, data_root: 
 def test_a_game_round_is_won_mid_stroke(context, app_url, data_root: Path, predictors) -> None:
     predictor = predictors["quickdraw18"]
     page = context.new_page()
-    page.goto(f"{app_url}Game")
-    seconds = page.get_by_label("Seconds per round")
-    seconds.wait_for(timeout=60_000)
-    seconds.fill("90")
-    page.get_by_role("button", name="Start a game").click()
-    card = page.locator("[data-testid='live-card']")
-    card.wait_for(timeout=60_000)
+    card = start_game(page, app_url, 90)
     assert wait_until_live(page)
     prompt = re.search(r"Draw (.+) in 90 seconds — ready\?", card.inner_text()).group(1)
     drawing = next(record["drawing"] for record in read_ndjson(data_root / "quickdraw" / "raw" / f"{prompt}.ndjson")
