@@ -23,8 +23,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
-from bench.browser import WATCH
-from bench.browser_session import CANVAS, CHROMIUM, CHROMIUM_ARGUMENTS, scaled_strokes, streamlit_server
+from bench.browser_session import CHROMIUM, CHROMIUM_ARGUMENTS, LIVE_CANVAS, scaled_strokes, streamlit_server
 from bench.timing import machine
 
 CATEGORIES = ["apple", "rainbow", "eye", "clock", "fish", "house", "book", "diamond", "banana", "bicycle",
@@ -52,6 +51,32 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+# Timing inside the page, for the first stroke of a drawing on a cleared canvas, from the pointer release:
+# "seen" when the server's top-guess container shows a new text (both pages), "live" when the canvas' own
+# in-browser model has guessed the finished stroke (the app, where its runtime runs; the floor has none).
+WATCH = """() => {
+  window.__timing = {up: null, seen: null, live: null, before: null, guesses: 0};
+  const read = () => { const el = document.querySelector('.st-key-top_guess'); return el ? el.innerText : ''; };
+  const live = () => window.doodleLive || {guesses: 0};
+  const poll = () => {
+    const t = window.__timing;
+    if (t.up !== null && t.live === null && live().guesses > t.guesses && live().last && !live().last.drawing)
+      t.live = performance.now();
+    if (t.up !== null && t.live === null) requestAnimationFrame(poll);
+  };
+  window.addEventListener('pointerup', () => {
+    const t = window.__timing;
+    if (t.up === null) {
+      t.up = performance.now(); t.before = read(); t.guesses = live().guesses; requestAnimationFrame(poll);
+    }
+  }, true);
+  new MutationObserver(() => {
+    const t = window.__timing;
+    if (t.up !== null && t.seen === null && read() !== '' && read() !== t.before) t.seen = performance.now();
+  }).observe(document.body, {subtree: true, childList: true, characterData: true});
+}"""
+
+
 async def _stroke(page, canvas, points) -> None:
     box = await canvas.bounding_box()
     await page.mouse.move(box["x"] + points[0][0], box["y"] + points[0][1])
@@ -62,25 +87,28 @@ async def _stroke(page, canvas, points) -> None:
 
 
 async def _clear(page) -> None:
-    await page.get_by_role("button", name="Reset canvas & history").click()
+    await page.get_by_role("button", name="✕ Clear").click()
     await page.locator(".st-key-top_guess").wait_for(state="detached", timeout=30_000)
     await page.wait_for_timeout(300)
 
 
 async def _session(browser, url: str, drawings: list[tuple[str, list]], stats: dict) -> None:
-    """One person: open the page, draw each drawing stroke by stroke, time the first stroke's guess."""
+    """One person: open the page, draw each drawing stroke by stroke, time the first stroke's guesses."""
     context = await browser.new_context(viewport={"width": 1200, "height": 900})
     try:
         page = await context.new_page()
         await page.goto(url)
-        canvas = page.locator(f".st-key-canvas {CANVAS}")
+        canvas = page.locator(f".st-key-canvas {LIVE_CANVAS}")
         await canvas.wait_for(state="visible", timeout=180_000)
+        await page.wait_for_function("() => window.doodleLive && typeof window.doodleLive.ready === 'boolean'",
+                                     timeout=600_000, polling=200)
+        stats["live_runtime"].append(await page.evaluate("() => window.doodleLive.ready"))
         await page.evaluate(WATCH)
         await _stroke(page, canvas, scaled_strokes(drawings[0][1], 360)[0])  # Warm-up, not timed.
         await page.locator(".st-key-top_guess").wait_for(state="visible", timeout=60_000)
         await _clear(page)
         for category, drawing in drawings:
-            await page.evaluate("() => { window.__timing.up = null; window.__timing.seen = null; }")
+            await page.evaluate("() => { Object.assign(window.__timing, {up: null, seen: null, live: null}); }")
             strokes = scaled_strokes(drawing, 360)
             await _stroke(page, canvas, strokes[0])
             stats["strokes"] += 1
@@ -88,6 +116,8 @@ async def _session(browser, url: str, drawings: list[tuple[str, list]], stats: d
                 await page.wait_for_function("() => window.__timing.seen !== null", timeout=30_000, polling="raf")
                 timing = await page.evaluate("() => window.__timing")
                 stats["latencies"].append(timing["seen"] - timing["up"])
+                if timing["live"] is not None:
+                    stats["live_latencies"].append(timing["live"] - timing["up"])
             except Exception:
                 stats["errors"].append("no guess within 30 s of a first stroke")
             for points in strokes[1:]:
@@ -108,10 +138,18 @@ async def _session(browser, url: str, drawings: list[tuple[str, list]], stats: d
         await context.close()
 
 
+def _percentiles(samples: list[float]) -> tuple[int | None, int | None]:
+    ordered = sorted(samples)
+    if not ordered:
+        return None, None
+    return round(statistics.median(ordered)), round(ordered[int(0.95 * (len(ordered) - 1))])
+
+
 async def _phase(url: str, sessions: int, drawings: int, all_drawings: dict[str, list]) -> dict:
     from playwright.async_api import async_playwright
 
-    stats: dict = {"latencies": [], "errors": [], "finals": [], "strokes": 0}
+    stats: dict = {"latencies": [], "live_latencies": [], "live_runtime": [], "errors": [], "finals": [],
+                   "strokes": 0}
     plans = [[(category, all_drawings[category][(person + round_) % len(all_drawings[category])])
               for round_, category in enumerate(CATEGORIES[person % 7:][:drawings])] for person in range(sessions)]
     pid = _server_pid(url)
@@ -121,11 +159,12 @@ async def _phase(url: str, sessions: int, drawings: int, all_drawings: dict[str,
         await asyncio.gather(*(_session(browser, url, plan, stats) for plan in plans))
         cpu, seconds = _cpu_seconds(pid) - cpu_before, time.monotonic() - started
         await browser.close()
-    latencies = sorted(stats["latencies"])
+    p50, p95 = _percentiles(stats["latencies"])
+    live_p50, live_p95 = _percentiles(stats["live_latencies"])
     return {
-        "sessions": sessions, "samples": len(latencies),
-        "p50_ms": round(statistics.median(latencies)) if latencies else None,
-        "p95_ms": round(latencies[int(0.95 * (len(latencies) - 1))]) if latencies else None,
+        "sessions": sessions, "samples": len(stats["latencies"]), "p50_ms": p50, "p95_ms": p95,
+        "live_samples": len(stats["live_latencies"]), "live_p50_ms": live_p50, "live_p95_ms": live_p95,
+        "live_runtime_sessions": sum(stats["live_runtime"]),
         "errors": len(stats["errors"]), "error_examples": stats["errors"][:3],
         "right_share": round(sum(stats["finals"]) / len(stats["finals"]), 2) if stats["finals"] else None,
         "strokes": stats["strokes"], "server_cpu_ms_per_stroke": round(1000 * cpu / max(1, stats["strokes"]), 1),
@@ -151,7 +190,8 @@ def _start_training(data_dir: str | None, models_dir: str):
     return queue, queue.get(job.id)
 
 
-def run(data_dir: str | None = None, sizes: tuple[int, ...] = (4, 8), drawings: int = 3) -> dict:
+def run(data_dir: str | None = None, sizes: tuple[int, ...] = (4, 8), drawings: int = 3,
+        training: bool = True) -> dict:
     from data_loader import data_dir as resolve
     from data_loader.quickdraw import read_ndjson
 
@@ -170,7 +210,7 @@ def run(data_dir: str | None = None, sizes: tuple[int, ...] = (4, 8), drawings: 
                 print(f"classroom: {page}, {sessions} sessions...", flush=True)
                 figures["phases"].append({"page": page, "training": False,
                                           **asyncio.run(_phase(url, sessions, drawings, all_drawings))})
-        for sessions in sizes:
+        for sessions in sizes if training else ():
             print(f"classroom: app, {sessions} sessions, with a training...", flush=True)
             queue, job = _start_training(data_dir, models)
             phase = asyncio.run(_phase(f"{app_url}Draw", sessions, drawings, all_drawings))

@@ -7,9 +7,12 @@ canvas here says live guessing is off and reports each stroke when it ends, whic
 
 import streamlit as st
 
-from ui.cache import load_predictor
+from ui.cache import load_predictor, warm_up
 from ui.live_canvas import live_canvas
+from ui.warmup import wait_with_notice
 
+# Importing ui.cache starts the server's warm-up, as in the app; TensorFlow is imported by its thread only.
+wait_with_notice(warm_up(), blocking_steps=2)
 predictor = load_predictor("quickdraw18", "floor")
 if live_canvas("canvas", predictor).strokes:
     with st.container(key="top_guess"):

@@ -30,6 +30,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import warnings
 import zipfile
 from collections.abc import Callable, Iterator
@@ -95,11 +96,12 @@ def export_model(entry_or_name: ModelEntry | str, export_format: str, out: str |
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".exporting", dir=out.parent))
     try:
         file = staging / FILE_NAMES[export_format]
-        try:
-            _WRITERS[export_format](model, entry, file, calibration)
-        except Exception as error:  # The converters raise many kinds of errors for a model they cannot convert.
-            raise ExportError(f"the {export_format} converter failed on {card.name!r} ({error})") from error
-        section = verify(model, file, export_format, drawings)
+        with _CONVERTING:
+            try:
+                _WRITERS[export_format](model, entry, file, calibration)
+            except Exception as error:  # The converters raise many kinds of errors for a model they cannot convert.
+                raise ExportError(f"the {export_format} converter failed on {card.name!r} ({error})") from error
+            section = verify(model, file, export_format, drawings)
         section["calibration"] = calibration.description if calibration else None
         record = {**json.loads(card.to_json()), "export": section}
         (staging / "card.json").write_text(json.dumps(record, indent=2, ensure_ascii=False), encoding="utf-8")
@@ -352,6 +354,10 @@ def _write_onnx(model, entry: ModelEntry, file: Path, calibration: Drawings | No
     onnx.save(graph, str(file))
 
 
+# One conversion at a time in a process: the converters import and trace TensorFlow, tf2onnx and LiteRT
+# lazily, which two threads must not do at once (two sessions asking for two models' browser files, say),
+# and each conversion keeps the cores busy anyway.
+_CONVERTING = threading.Lock()
 _WRITERS: dict[str, Callable] = {"keras": _write_keras, "savedmodel": _write_savedmodel, "tflite": _write_tflite,
                                  "tflite-int8": _write_tflite_int8, "onnx": _write_onnx}
 

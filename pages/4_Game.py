@@ -10,23 +10,28 @@ import numpy as np
 import streamlit as st
 
 from game.rules import Game, GameSettings, speak
-from model.introspection import grad_cam
-from ui.cache import class_idea, dataset_examples
+from ui.cache import class_idea, dataset_examples, warm_up
 from ui.charts import image_figure
-from ui.live_canvas import live_canvas
-from ui.models import model_switcher
 from ui.navigation import page, start_page
+from ui.warmup import wait_with_notice
 
 start_page(page("Game"))
 TITLE = "🎮 Draw it before the time runs out"
+heading = st.empty()
+heading.title(TITLE)
+wait_with_notice(warm_up(), blocking_steps=2)  # TensorFlow and the models; the rest goes on in the background.
+
+# Only once TensorFlow is loaded (by the warm-up, in one thread), so that a cold server shows the title at once.
+from model.introspection import grad_cam  # noqa: E402
+from ui.live_canvas import live_canvas  # noqa: E402
+from ui.models import model_switcher  # noqa: E402
+
 predictor = model_switcher()
 game: Game | None = st.session_state.get("game")
 playing = game is not None and not game.finished and st.session_state.get("game_model") == getattr(
     getattr(predictor, "card", None), "name", None)
 if playing:
-    st.markdown(f"**{TITLE}**")  # A small title while playing: on a phone the whole round fits on one screen.
-else:
-    st.title(TITLE)
+    heading.markdown(f"**{TITLE}**")  # A small title while playing: on a phone the whole round fits on one screen.
 if predictor is None:
     st.stop()
 

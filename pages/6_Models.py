@@ -4,9 +4,18 @@ one (after a confirmation); damaged model folders are listed with what is wrong 
 import streamlit as st
 
 from model.registry import RegistryError
-from ui.cache import clear_model_caches
-from ui.exports import export_downloads
-from ui.models import (
+from ui.cache import clear_model_caches, warm_up
+from ui.navigation import page, start_page
+from ui.teacher import forget_key, key_required, refuse, teacher_allows
+from ui.warmup import wait_with_notice
+
+start_page(page("Models"))
+st.title("🗂️ Models")
+wait_with_notice(warm_up(), blocking_steps=2)  # TensorFlow and the models, loaded once, by the warm-up's thread.
+
+# Only once TensorFlow is loaded: two threads importing it at once can break both imports.
+from ui.exports import export_downloads  # noqa: E402
+from ui.models import (  # noqa: E402
     SESSION_MODEL,
     comparison,
     current_model_name,
@@ -17,11 +26,7 @@ from ui.models import (
     saved_here,
     use_model,
 )
-from ui.navigation import page, start_page
-from ui.teacher import forget_key, key_required, refuse, teacher_allows
 
-start_page(page("Models"))
-st.title("🗂️ Models")
 model_switcher()
 models = registry()
 try:

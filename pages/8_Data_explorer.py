@@ -8,18 +8,22 @@ from data_loader import DataError, data_dir
 from data_loader.gallery import bitmap_count, bitmap_page, categories, mosaic, stroke_drawings
 from data_loader.raster import render
 from model.registry import RegistryError
-from ui.cache import neighbour_index
+from ui.cache import neighbour_index, warm_up
 from ui.canvas import drawing_canvas
 from ui.lesson_charts import drawing_cards, ink_on_paper
-from ui.models import model_switcher
 from ui.navigation import page, start_page
 from ui.stroke_replay import stroke_replay
+from ui.warmup import wait_with_notice
 
 PER_PAGE = 48
 VIEWS = ("Bitmaps", "Strokes, replayed", "Most similar to your drawing")
 
 start_page(page("Data explorer"))
 st.title("🔎 Data explorer")
+wait_with_notice(warm_up(), blocking_steps=2)  # TensorFlow and the models, loaded once, by the warm-up's thread.
+
+from ui.models import model_switcher  # noqa: E402 - only once TensorFlow is loaded: two threads importing it clash
+
 predictor = model_switcher()
 root = data_dir()
 found = categories(root)
