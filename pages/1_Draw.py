@@ -1,10 +1,13 @@
 """Draw: the network guesses live in the browser while the pen moves; after each stroke the server shows the 28x28
-image it actually sees, its top five and Grad-CAM."""
+image it actually sees, its top five and, on request, Grad-CAM.
+
+Every stroke of every student reruns this fragment, so it stays light: the image is a plain picture and the top
+five are progress bars; only Grad-CAM, when switched on, draws a plotly figure."""
 
 import streamlit as st
 
 from ui.cache import warm_up
-from ui.charts import image_figure, probability_bars
+from ui.charts import image_figure, pixel_image
 from ui.live_canvas import live_canvas
 from ui.navigation import page, start_page
 from ui.warmup import wait_with_notice
@@ -41,10 +44,15 @@ def draw_and_guess() -> None:
         if probability < UNSURE_BELOW:
             st.caption(f"I'm not sure: maybe {ranking[1][0]}? Keep drawing.")
         show_heat = st.toggle("Show what convinced me (Grad-CAM)", key="show_grad_cam")
-        overlay = grad_cam(predictor.model, image, predictor.class_names.index(best)) if show_heat else None
-        st.plotly_chart(image_figure(image, "What the network sees (28x28)", overlay, size=220),
-                        config={"displayModeBar": False})
-        st.plotly_chart(probability_bars(ranking), config={"displayModeBar": False})
+        if show_heat:
+            overlay = grad_cam(predictor.model, image, predictor.class_names.index(best))
+            st.plotly_chart(image_figure(image, "What the network sees (28x28)", overlay, size=220),
+                            config={"displayModeBar": False})
+        else:
+            st.image(pixel_image(image), caption="What the network sees (28x28)", width=224, output_format="PNG")
+        with st.container(key="top_five"):
+            for name, share in ranking:
+                st.progress(min(1.0, max(0.0, float(share))), text=f"{name} {share:.0%}")
 
 
 draw_and_guess()

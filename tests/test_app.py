@@ -54,6 +54,21 @@ def test_draw_page_guesses_an_injected_real_drawing(registry, data_root: Path, c
     assert guesses.count(category) >= 2, guesses
 
 
+def test_draw_page_shows_the_image_the_top_five_and_grad_cam_on_request(registry, data_root: Path) -> None:
+    """Each stroke shows the 28x28 picture and five bars that add up to at most 100%; the plotly Grad-CAM
+    figure is drawn only when asked for, since the page reruns on every stroke of every student."""
+    app = run_page("pages/1_Draw.py", {"canvas": live_state(raw_drawings(data_root, "rainbow", 1)[0])})
+    assert [(item.caption, item.url.endswith(".png")) for item in app.get("image")[0].proto.imgs] == \
+        [("What the network sees (28x28)", True)], "a sharp (lossless) picture"
+    bars = [item.proto for item in app.get("progress")]
+    assert len(bars) == 5 and [bar.value for bar in bars] == sorted((bar.value for bar in bars), reverse=True)
+    assert sum(bar.value for bar in bars) <= 102 and bars[0].text.startswith("rainbow ")
+    assert not app.get("plotly_chart")
+    labelled(app.toggle, "Show what convinced me (Grad-CAM)").set_value(True).run()
+    assert not app.exception and "What the network sees (28x28)" in str(app.get("plotly_chart")[0].proto)
+    assert not app.get("image")
+
+
 def test_draw_page_works_with_the_mnist_model(registry, data_root: Path) -> None:
     seven = [[[10, 90, 60], [10, 10, 100]]]
     app = run_page("pages/1_Draw.py", {"canvas": live_state(seven), "model_name": "mnist"})

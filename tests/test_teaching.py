@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from model.convolution import KERNELS, convolve, output_pixel
-from ui.charts import history_chart, image_figure, map_grid, parameter_bars
+from ui.charts import history_chart, image_figure, map_grid, parameter_bars, pixel_image
 
 
 def real_drawing(data_root: Path) -> np.ndarray:
@@ -131,3 +131,15 @@ def test_a_badly_typed_kernel_says_what_is_wrong() -> None:
         parse_kernel("1 2\n3")
     with pytest.raises(ValueError, match="numbers only"):
         parse_kernel("1 2 3\n4 five 6\n7 8 9")
+
+
+def test_pixel_image_enlarges_each_pixel_into_a_sharp_square(data_root: Path) -> None:
+    image = real_drawing(data_root)  # 0-1 floats.
+    big = pixel_image(image, scale=8)
+    assert big.shape == (224, 224) and big.dtype == np.uint8
+    expected = np.rint(image * 255).astype(np.uint8)
+    np.testing.assert_array_equal(big[::8, ::8], expected)
+    np.testing.assert_array_equal(big[7::8, 7::8], expected)
+    np.testing.assert_array_equal(pixel_image(expected[..., None], scale=2)[1::2, ::2], expected)
+    with pytest.raises(ValueError, match="2-D image"):
+        pixel_image(np.zeros((2, 3, 4)))

@@ -1,4 +1,4 @@
-"""Plotly figures for the pages: probabilities, 28x28 images with overlays, activation grids, parameters."""
+"""Figures for the pages: 28x28 images (enlarged pixels, or plotly with overlays), activation grids, parameters."""
 
 from __future__ import annotations
 
@@ -12,15 +12,22 @@ KIND_COLOURS = {"convolutional": "#4c78a8", "dense": "#f58518", "other": "#9d9d9
 SIGNED = [[0.0, "#2166ac"], [0.5, "#f7f7f7"], [1.0, "#b2182b"]]
 
 
-def probability_bars(ranking: list[tuple[str, float]], title: str = "Top guesses") -> go.Figure:
-    """Horizontal bars of (class, probability), best at the top."""
-    names = [name for name, _ in ranking][::-1]
-    values = [probability for _, probability in ranking][::-1]
-    figure = go.Figure(go.Bar(x=values, y=names, orientation="h", text=[f"{value:.0%}" for value in values],
-                              textposition="auto", marker_color="#4c78a8"))
-    figure.update_layout(title=title, xaxis={"range": [0, 1], "tickformat": ".0%"}, height=60 + 32 * len(names),
-                         **COMPACT)
-    return figure
+def pixel_image(image: np.ndarray, scale: int = 8) -> np.ndarray:
+    """A small grey image (0-255 or 0-1) enlarged by whole pixels, as uint8, for ``st.image``.
+
+    Each pixel becomes a ``scale`` x ``scale`` square, so the browser shows the 28x28 grid sharp instead of
+    blurring it, at the cost of a few kilobytes instead of a plotly figure on every stroke.
+    """
+    values = np.asarray(image, float)
+    if values.ndim == 3 and values.shape[-1] == 1:
+        values = values[..., 0]
+    if values.ndim != 2 or scale < 1:
+        raise ValueError(f"pixel_image needs a 2-D image and a scale of at least 1, got shape {values.shape} "
+                         f"and scale {scale}")
+    if values.size and values.max() <= 1.0:
+        values = values * 255.0
+    pixels = np.clip(np.rint(values), 0, 255).astype(np.uint8)
+    return np.repeat(np.repeat(pixels, scale, axis=0), scale, axis=1)
 
 
 HEAT = "Inferno"  # Grad-CAM: dark for no influence, bright yellow for the most.

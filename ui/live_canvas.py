@@ -9,7 +9,7 @@ after every animation frame in which the drawing changed.
 What comes back to Python goes through ``data_loader.canvas.clean_strokes``:
 
 - Draw page (``mode="draw"``): the strokes, each time a stroke ends (and after undo, redo or clear), so the
-  page can show the server's 28x28 image, top-5 chart and Grad-CAM as before.
+  page can show the server's 28x28 image, top five and Grad-CAM as before.
 - Game page (``mode="game"``): one report per round, when the browser ends it (won, time up or skipped),
   with the strokes; nothing per stroke. Where the runtime cannot start, the game falls back to the server
   path: the strokes come back after every stroke and the server decides, as before.
