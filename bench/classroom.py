@@ -8,7 +8,8 @@ each, the first stroke's latency is timed inside the page, from the pointer rele
 guess appears (as ``bench/browser.py`` does), the rest is drawn, and the final guess is read. Reported per
 K and page: first-stroke latency p50 and p95, errors (a guess that never came, an exception on the page),
 the share of right final guesses (the app only: the floor writes a fixed text), and the server's CPU
-milliseconds per stroke (its own process, read from /proc; a training worker is a separate process).
+milliseconds per stroke (its own process, read from /proc; a training worker is a separate process) beside the
+browsers' (every Chromium process, which share the machine with the server here).
 Targets on a 2-core machine: at K = 8 the app's p95 at most 1.5x the floor's, no page error; with a
 training running the Draw page's p50 at most 1.5x its p50 without one.
 """
@@ -49,6 +50,18 @@ def _server_pid(url: str) -> int:
 def _cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _browser_cpu_seconds() -> float:
+    """CPU seconds used so far by every Chromium process (the phase's browser is launched within the phase)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and b"chromium" in (entry / "cmdline").read_bytes().split(b"\0")[0]:
+                total += _cpu_seconds(int(entry.name))
+        except OSError:
+            continue
+    return total
 
 
 # Timing inside the page, for the first stroke of a drawing on a cleared canvas, from the pointer release:
@@ -158,6 +171,7 @@ async def _phase(url: str, sessions: int, drawings: int, all_drawings: dict[str,
         cpu_before, started = _cpu_seconds(pid), time.monotonic()
         await asyncio.gather(*(_session(browser, url, plan, stats) for plan in plans))
         cpu, seconds = _cpu_seconds(pid) - cpu_before, time.monotonic() - started
+        browser_cpu = _browser_cpu_seconds()
         await browser.close()
     p50, p95 = _percentiles(stats["latencies"])
     live_p50, live_p95 = _percentiles(stats["live_latencies"])
@@ -168,6 +182,7 @@ async def _phase(url: str, sessions: int, drawings: int, all_drawings: dict[str,
         "errors": len(stats["errors"]), "error_examples": stats["errors"][:3],
         "right_share": round(sum(stats["finals"]) / len(stats["finals"]), 2) if stats["finals"] else None,
         "strokes": stats["strokes"], "server_cpu_ms_per_stroke": round(1000 * cpu / max(1, stats["strokes"]), 1),
+        "browser_cpu_ms_per_stroke": round(1000 * browser_cpu / max(1, stats["strokes"]), 1),
         "seconds": round(seconds, 1),
     }
 
@@ -228,8 +243,12 @@ def table(figures: dict) -> list[tuple[str, str]]:
         label = f"K={phase['sessions']} {phase['page']}{' + training' if phase['training'] else ''}"
         right = f", right {phase['right_share']:.0%}" if phase["page"] == "app" and phase["right_share"] is not None \
             else ""
-        rows.append((label, f"p50 {phase['p50_ms']} ms, p95 {phase['p95_ms']} ms, errors {phase['errors']}{right}, "
-                            f"server CPU {phase['server_cpu_ms_per_stroke']} ms/stroke ({phase['samples']} samples)"))
+        live = f", in-browser guess p50 {phase['live_p50_ms']} ms, p95 {phase['live_p95_ms']} ms" \
+            if phase.get("live_samples") else ""
+        rows.append((label, f"server guess p50 {phase['p50_ms']} ms, p95 {phase['p95_ms']} ms{live}, errors "
+                            f"{phase['errors']}{right}, server CPU {phase['server_cpu_ms_per_stroke']} ms/stroke, "
+                            f"browsers' CPU {phase.get('browser_cpu_ms_per_stroke')} ms/stroke "
+                            f"({phase['samples']} samples)"))
     by_key = {(phase["page"], phase["sessions"], phase["training"]): phase for phase in figures["phases"]}
     for sessions in sorted({phase["sessions"] for phase in figures["phases"]}):
         floor, app = by_key.get(("floor", sessions, False)), by_key.get(("app", sessions, False))

@@ -4,6 +4,9 @@
 // (static/vendor/onnxruntime-web) runs the session's ONNX model on it. A change of the drawing schedules one
 // guess on the next animation frame; the time from the oldest pointer event not yet guessed to the guess on
 // screen is recorded in window.doodleLive.latencies (milliseconds, performance.now clock).
+// The guesses take at most a third of the page's time: after a guess that took w ms the next one waits until
+// 2w ms have passed (REST). On a quick device that is still every frame; on a slow phone, or on one machine
+// serving a whole class's browsers, the guesses thin out instead of starving the pen and the server.
 // Where the runtime cannot start, the canvas says so once and the page uses the server's guesses instead.
 
 const instances = new WeakMap();
@@ -15,6 +18,17 @@ const base = () => new URL("app/static/", document.baseURI).href;
 // ms to run the model, ms waited for the frame), guesses made, errors met; the last 5000 of each.
 const live = (window.doodleLive = window.doodleLive || {latencies: [], work: [], guesses: 0, errors: []});
 const keep = (list, item) => { list.push(item); if (list.length > 5000) list.shift(); };
+const REST = 2;  // after a guess that took w ms, the next starts no sooner than REST * w ms after it ended
+
+// The runtime's 14 MB binary is vendored gzip-compressed (3.3 MB) and unpacked in the browser. Streamlit would
+// otherwise gzip it again on every request (1.2 s of the server's CPU per browser, when a class opens the page at
+// once); it never compresses a .gz file.
+async function wasmBinary(url) {
+  if (typeof DecompressionStream !== "function") throw new Error("this browser cannot unpack the runtime");
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`the runtime could not be fetched (HTTP ${response.status})`);
+  return new Response(response.body.pipeThrough(new DecompressionStream("gzip"))).arrayBuffer();
+}
 
 function loadRuntime() {
   if (!runtime) {
@@ -25,8 +39,8 @@ function loadRuntime() {
         import(base() + "raster.js"),
       ]);
       ort.env.wasm.numThreads = 1;  // pages are not cross-origin isolated: no shared memory for threads
-      // the loader is bundled in the .mjs; only the .wasm binary is fetched, from here
-      ort.env.wasm.wasmPaths = {wasm: base() + "vendor/onnxruntime-web/ort-wasm-simd-threaded.wasm"};
+      // the loader is bundled in the .mjs; the binary comes compressed and is unpacked here (see wasmBinary)
+      ort.env.wasm.wasmBinary = await wasmBinary(base() + "vendor/onnxruntime-web/ort-wasm-simd-threaded.wasm.gz");
       live.ort = ort;
       live.raster = raster;
       return {ort, raster};
@@ -132,6 +146,8 @@ class LiveCanvas {
     this.current = null;
     this.pending = null;  // timeStamp of the oldest pointer event not yet guessed
     this.frame = 0;
+    this.resting = 0;  // timeout until the next guess may start
+    this.nextGuessAt = 0;  // performance.now() before which no guess starts (see REST)
     this.busy = false;
     this.dirty = false;
     this.session = null;
@@ -316,7 +332,10 @@ class LiveCanvas {
   }
 
   schedule() {
-    if (!this.frame) this.frame = requestAnimationFrame(() => { this.frame = 0; this.guess(); });
+    if (this.frame || this.resting) return;
+    const rest = this.nextGuessAt - performance.now();
+    if (rest > 0) this.resting = setTimeout(() => { this.resting = 0; this.schedule(); }, rest);
+    else this.frame = requestAnimationFrame(() => { this.frame = 0; this.guess(); });
   }
 
   async guess() {
@@ -330,8 +349,8 @@ class LiveCanvas {
       return;
     }
     this.busy = true;
+    const started = performance.now();
     try {
-      const started = performance.now();
       const image = live.raster.render(this.strokes, this.data.recipe);
       const rendered = performance.now();
       const probs = await probabilities(this.session, image);
@@ -348,6 +367,8 @@ class LiveCanvas {
       keep(live.errors, String(error));
     } finally {
       this.busy = false;
+      const now = performance.now();
+      this.nextGuessAt = now + REST * (now - started);
       if (this.dirty) { this.dirty = false; this.schedule(); }
     }
   }
