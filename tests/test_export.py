@@ -210,3 +210,85 @@ def test_stale_exports_are_removed_once_old(saved, tmp_path: Path) -> None:
     os.utime(current, (0, 0))
     assert export.remove_stale_exports(registry) == [gone]
     assert fresh.is_dir() and current.is_dir()
+
+
+def test_a_predictor_guesses_with_the_verified_onnx_file_and_refuses_another_models(saved, held_out, data_root: Path,
+                                                                                      monkeypatch: pytest.MonkeyPatch,
+                                                                                      tmp_path: Path) -> None:
+    """The server's fast path gives the Keras model's guesses on real held-out drawings; a file of another model
+    is refused with a clear message and the predictor keeps using TensorFlow."""
+    from model.predict import Predictor
+
+    registry, entry = saved
+    monkeypatch.setenv("DOODLE_DATA_DIR", str(data_root))
+    drawings, keras_probabilities = held_out
+    predictor = Predictor.load("tiny", registry)
+    assert predictor.runtime == "tensorflow"
+    predictor.use_onnx(browser_model("tiny", registry))
+    assert predictor.runtime == "onnxruntime"
+    found = np.concatenate([predictor.probabilities(image) for image in drawings.images[:60]])
+    np.testing.assert_allclose(found, keras_probabilities[:60], atol=1e-4)
+    assert predictor.probabilities(drawings.images[:5]).shape == (5, 3), "batches still go through Keras"
+
+    other = dataclasses.replace(entry.card, name="other", created="2031-01-01T00:00:00+00:00")
+    import keras
+
+    model = keras.saving.load_model(entry.model_path)
+    model.get_layer(model.layers[-1].name).set_weights(
+        [weights[..., ::-1] for weights in model.layers[-1].get_weights()])  # The classes in reverse order.
+    registry.save(model, other)
+    fresh = Predictor.load("tiny", registry)
+    with pytest.raises(ValueError, match="does not agree with the model"):
+        fresh.use_onnx(browser_model("other", registry))
+    with pytest.raises(ValueError, match="not an ONNX model"):
+        fresh.use_onnx(tmp_path / "missing.onnx")
+    assert fresh.runtime == "tensorflow"
+    registry.delete("other")
+
+
+
+def _publish_and_guess() -> None:
+    """An app script: publish the tiny model's browser file, then check which runtime the predictors use."""
+    import os
+    import shutil
+    from pathlib import Path
+
+    import streamlit as st
+
+    from model.predict import Predictor
+    from model.registry import Registry
+    from ui import live_canvas
+
+    folder, kept = Path(os.environ["TEST_STATIC_MODELS"]), live_canvas.MODELS
+    live_canvas.MODELS = folder
+    try:
+        registry = Registry(Path(os.environ["TEST_REGISTRY"]))
+        predictor = Predictor.load("tiny", registry)
+        source = live_canvas.model_source(predictor)
+        st.session_state["before"] = [bool(source.get("missing")), predictor.runtime]
+        shutil.copyfile(os.environ["TEST_ONNX"], folder / source["id"])
+        st.session_state["after"] = ["missing" in live_canvas.model_source(predictor), predictor.runtime]
+        stranger = Predictor.load("tiny", registry)
+        (folder / source["id"]).write_bytes(b"not a model")
+        live_canvas.model_source(stranger)
+        st.session_state["stranger"] = [stranger.runtime, id(stranger) in live_canvas._onnx_refused]
+    finally:
+        live_canvas.MODELS = kept
+
+
+def test_the_server_guesses_with_the_browsers_file_once_it_is_there(saved, data_root: Path, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """ui.live_canvas hands the published browser file to the session's predictor; a file that does not load is
+    refused once, and that predictor keeps guessing with TensorFlow."""
+    from streamlit.testing.v1 import AppTest
+
+    registry, _ = saved
+    monkeypatch.setenv("DOODLE_DATA_DIR", str(data_root))
+    monkeypatch.setenv("TEST_ONNX", str(browser_model("tiny", registry)))
+    monkeypatch.setenv("TEST_REGISTRY", str(registry.folder))
+    monkeypatch.setenv("TEST_STATIC_MODELS", str(tmp_path))
+    app = AppTest.from_function(_publish_and_guess, default_timeout=120).run()
+    assert not app.exception, [item.value for item in app.exception]
+    assert app.session_state["before"] == [True, "tensorflow"], "nothing to use before the file is published"
+    assert app.session_state["after"] == [False, "onnxruntime"]
+    assert app.session_state["stranger"] == ["tensorflow", True]

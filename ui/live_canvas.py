@@ -22,6 +22,9 @@ it is the same bytes for everyone, written atomically, made once however many se
 when a browser asks for a model the folder lacks, in a background thread: pages never wait for it, and the
 browser polls for the file meanwhile. Where it cannot be made (no data to verify it, static/ not writable),
 the canvas says so once and the server guesses instead.
+
+Once the file is there, the server guesses with it too (``Predictor.use_onnx``: onnxruntime on one thread, checked
+against the Keras model first), which costs a fraction of TensorFlow's CPU on every stroke of every student.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ _COMPONENT = st.components.v2.component(
 _lock = threading.Lock()
 _started: set[str] = set()  # model files being exported for the browser, by file name
 _failed: dict[str, str] = {}  # model files that could not be made, with the reason
+_onnx_refused: set[int] = set()  # predictors (by id) that refused the ONNX file: they keep guessing with TensorFlow
 
 
 def speech_default() -> bool:
@@ -85,9 +89,20 @@ def _publish(predictor, model_id: str) -> None:
         partial = MODELS / f".{model_id}.{os.getpid()}.{threading.get_ident()}.part"
         shutil.copyfile(source, partial)
         os.replace(partial, MODELS / model_id)
+        _server_uses(predictor, MODELS / model_id)
     except Exception as error:  # noqa: BLE001 - any failure means "server path", said once, never a crash
         with _lock:
             _failed[model_id] = f"the model could not be exported for the browser ({error})"
+
+
+def _server_uses(predictor, path: Path) -> None:
+    """Let the server guess single drawings with the browser's ONNX file too, once per predictor."""
+    if getattr(predictor, "runtime", None) != "tensorflow" or id(predictor) in _onnx_refused:
+        return
+    try:
+        predictor.use_onnx(path)
+    except Exception:  # noqa: BLE001 - a file that does not agree or load: the server keeps using TensorFlow
+        _onnx_refused.add(id(predictor))
 
 
 def model_source(predictor, wanted: bool = False) -> dict[str, str]:
@@ -102,12 +117,14 @@ def model_source(predictor, wanted: bool = False) -> dict[str, str]:
     with _lock:
         if model_id in _failed:
             return {"id": model_id, "error": _failed[model_id]}
-        if (MODELS / model_id).is_file():
-            return source
-        if wanted and model_id not in _started:
+        ready = (MODELS / model_id).is_file()
+        if not ready and wanted and model_id not in _started:
             _started.add(model_id)
             threading.Thread(target=_publish, args=(predictor, model_id), name=f"export {model_id}",
                              daemon=True).start()
+    if ready:
+        _server_uses(predictor, MODELS / model_id)
+        return source
     return {**source, "missing": True}
 
 
