@@ -7,7 +7,6 @@ once, with a "warming up" notice while TensorFlow and the models load in the bac
 
 import streamlit as st
 
-from ui.cache import warm_up
 from ui.navigation import HOME, PAGES, start_page
 from ui.warmup import wait_with_notice
 
@@ -20,6 +19,8 @@ for page in PAGES:
         st.page_link(page.path, label=f"**{page.title}**: {page.description}", icon=page.icon)
     except st.errors.StreamlitAPIException:  # Run on its own, without the pages folder beside it.
         st.markdown(f"{page.icon} **{page.title}**: {page.description}")
+from ui.cache import warm_up  # noqa: E402 - after the title: it starts the warm-up
+
 wait_with_notice(warm_up(), blocking_steps=2)  # TensorFlow and the models; the rest goes on in the background.
 
 from ui.models import current_model_name, model_switcher, registry  # noqa: E402 - only once TensorFlow is loaded

@@ -4,14 +4,18 @@ then the app again with one training running in a worker meanwhile.
 
 Each session (its own browser context, all in one Chromium, driven concurrently with Playwright's asyncio
 API) draws a warm-up stroke, then ``drawings`` real drawings from ``quickdraw/raw`` stroke by stroke. For
-each, the first stroke's latency is timed inside the page, from the pointer release to the moment the
-guess appears (as ``bench/browser.py`` does), the rest is drawn, and the final guess is read. Reported per
-K and page: first-stroke latency p50 and p95, errors (a guess that never came, an exception on the page),
-the share of right final guesses (the app only: the floor writes a fixed text), and the server's CPU
-milliseconds per stroke (its own process, read from /proc; a training worker is a separate process) beside the
-browsers' (every Chromium process, which share the machine with the server here).
-Targets on a 2-core machine: at K = 8 the app's p95 at most 1.5x the floor's, no page error; with a
-training running the Draw page's p50 at most 1.5x its p50 without one.
+each, the first stroke is timed inside the page from the pointer release to three moments: the server's
+guess appears (the top-guess panel, on both pages: the floor writes a fixed text there), the browser's own
+guess appears (the app's live canvas; the floor has none), and the first of the two, which is when the
+player sees a guess for the stroke. The rest is drawn and the final guess is read. Reported per K and page:
+those latencies' p50 and p95, errors (a guess that never came, an exception on the page), the share of
+right final guesses (the app only), and the server's CPU milliseconds per stroke (its own process, read
+from /proc; a training worker is a separate process) beside the browsers' (every Chromium process, which
+share the machine with the server here).
+
+Targets on a 2-core machine: at K = 8 the app's p95 for the first guess on screen at most 1.5x the floor's
+(whose only answer is the server's text), no page error; with a training running the Draw page's p50 at
+most 1.5x its p50 without one. The server's guess panel is reported beside it, against the same floor.
 """
 
 from __future__ import annotations
@@ -129,6 +133,8 @@ async def _session(browser, url: str, drawings: list[tuple[str, list]], stats: d
                 await page.wait_for_function("() => window.__timing.seen !== null", timeout=30_000, polling="raf")
                 timing = await page.evaluate("() => window.__timing")
                 stats["latencies"].append(timing["seen"] - timing["up"])
+                first = timing["seen"] if timing["live"] is None else min(timing["seen"], timing["live"])
+                stats["first_latencies"].append(first - timing["up"])
                 if timing["live"] is not None:
                     stats["live_latencies"].append(timing["live"] - timing["up"])
             except Exception:
@@ -161,7 +167,8 @@ def _percentiles(samples: list[float]) -> tuple[int | None, int | None]:
 async def _phase(url: str, sessions: int, drawings: int, all_drawings: dict[str, list]) -> dict:
     from playwright.async_api import async_playwright
 
-    stats: dict = {"latencies": [], "live_latencies": [], "live_runtime": [], "errors": [], "finals": [],
+    stats: dict = {"latencies": [], "live_latencies": [], "first_latencies": [], "live_runtime": [], "errors": [],
+                   "finals": [],
                    "strokes": 0}
     plans = [[(category, all_drawings[category][(person + round_) % len(all_drawings[category])])
               for round_, category in enumerate(CATEGORIES[person % 7:][:drawings])] for person in range(sessions)]
@@ -175,10 +182,12 @@ async def _phase(url: str, sessions: int, drawings: int, all_drawings: dict[str,
         await browser.close()
     p50, p95 = _percentiles(stats["latencies"])
     live_p50, live_p95 = _percentiles(stats["live_latencies"])
+    first_p50, first_p95 = _percentiles(stats["first_latencies"])
     return {
         "sessions": sessions, "samples": len(stats["latencies"]), "p50_ms": p50, "p95_ms": p95,
         "live_samples": len(stats["live_latencies"]), "live_p50_ms": live_p50, "live_p95_ms": live_p95,
         "live_runtime_sessions": sum(stats["live_runtime"]),
+        "first_p50_ms": first_p50, "first_p95_ms": first_p95,
         "errors": len(stats["errors"]), "error_examples": stats["errors"][:3],
         "right_share": round(sum(stats["finals"]) / len(stats["finals"]), 2) if stats["finals"] else None,
         "strokes": stats["strokes"], "server_cpu_ms_per_stroke": round(1000 * cpu / max(1, stats["strokes"]), 1),
@@ -254,8 +263,10 @@ def table(figures: dict) -> list[tuple[str, str]]:
         floor, app = by_key.get(("floor", sessions, False)), by_key.get(("app", sessions, False))
         busy = by_key.get(("app", sessions, True))
         if floor and app and floor["p95_ms"] and app["p95_ms"]:
-            rows.append((f"K={sessions} app p95 / floor p95",
-                         f"{app['p95_ms'] / floor['p95_ms']:.2f}x (target <= 1.5x)"))
+            rows.append((f"K={sessions} first guess on screen: app p95 / floor p95",
+                         f"{app['first_p95_ms'] / floor['first_p95_ms']:.2f}x (target <= 1.5x)"))
+            rows.append((f"K={sessions} server's guess: app p95 / floor p95",
+                         f"{app['p95_ms'] / floor['p95_ms']:.2f}x"))
         if app and busy and app["p50_ms"] and busy["p50_ms"]:
             rows.append((f"K={sessions} p50 with / without training",
                          f"{busy['p50_ms'] / app['p50_ms']:.2f}x (target <= 1.5x)"))

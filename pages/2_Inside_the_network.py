@@ -6,7 +6,6 @@ import numpy as np
 import streamlit as st
 
 from model.convolution import KERNELS, PADDINGS, convolve, output_pixel, parse_kernel, pool
-from ui.cache import filter_patterns, warm_up
 from ui.canvas import drawing_canvas
 from ui.charts import image_figure, map_grid, mark_cell
 from ui.navigation import page, start_page
@@ -17,6 +16,8 @@ STATIC = {"displayModeBar": False}
 
 start_page(page("Inside the network"))
 st.title("🔬 Inside the network")
+from ui.cache import filter_patterns, warm_up  # noqa: E402 - after the title: it starts the warm-up
+
 wait_with_notice(warm_up(), blocking_steps=3)  # TensorFlow, the models and the first activations.
 
 # Only once TensorFlow is loaded, so that a cold server shows the title and the warm-up notice at once.

@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-from ui.cache import architecture_figures, warm_up
 from ui.charts import parameter_bars, share_bars, share_pie
 from ui.navigation import page, start_page
 from ui.warmup import wait_with_notice
@@ -19,6 +18,8 @@ def shape_text(shape) -> str:
 
 start_page(page("Model anatomy"))
 st.title("🧮 Model anatomy")
+from ui.cache import architecture_figures, warm_up  # noqa: E402 - after the title: it starts the warm-up
+
 wait_with_notice(warm_up(), blocking_steps=2)  # TensorFlow and the models; the famous networks follow.
 
 # Only once TensorFlow is loaded, so that a cold server shows the title and the warm-up notice at once.

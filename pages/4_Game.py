@@ -10,7 +10,6 @@ import numpy as np
 import streamlit as st
 
 from game.rules import Game, GameSettings, speak
-from ui.cache import class_idea, dataset_examples, warm_up
 from ui.charts import image_figure
 from ui.navigation import page, start_page
 from ui.warmup import wait_with_notice
@@ -19,6 +18,8 @@ start_page(page("Game"))
 TITLE = "🎮 Draw it before the time runs out"
 heading = st.empty()
 heading.title(TITLE)
+from ui.cache import class_idea, dataset_examples, warm_up  # noqa: E402 - after the title: it starts the warm-up
+
 wait_with_notice(warm_up(), blocking_steps=2)  # TensorFlow and the models; the rest goes on in the background.
 
 # Only once TensorFlow is loaded (by the warm-up, in one thread), so that a cold server shows the title at once.

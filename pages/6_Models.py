@@ -4,13 +4,14 @@ one (after a confirmation); damaged model folders are listed with what is wrong 
 import streamlit as st
 
 from model.registry import RegistryError
-from ui.cache import clear_model_caches, warm_up
 from ui.navigation import page, start_page
 from ui.teacher import forget_key, key_required, refuse, teacher_allows
 from ui.warmup import wait_with_notice
 
 start_page(page("Models"))
 st.title("🗂️ Models")
+from ui.cache import clear_model_caches, warm_up  # noqa: E402 - after the title: it starts the warm-up
+
 wait_with_notice(warm_up(), blocking_steps=2)  # TensorFlow and the models, loaded once, by the warm-up's thread.
 
 # Only once TensorFlow is loaded: two threads importing it at once can break both imports.

@@ -12,13 +12,14 @@ from model.overfitting import (
     saved_labs,
     submit_lab,
 )
-from ui.cache import categories_on_disk, job_queue
 from ui.lesson_charts import lab_curves
 from ui.navigation import page, start_page
 from ui.owner import owner_id
 
 start_page(page("Overfitting lab"))
 st.title("📉 The overfitting lab")
+from ui.cache import categories_on_disk, job_queue  # noqa: E402 - after the title: it starts the warm-up
+
 st.markdown("A network trained from scratch on a **small** set of drawings learns them by heart: its training "
             "accuracy climbs to 100% while its accuracy on drawings it has not seen (validation) stalls, and the "
             "validation loss turns back up. Here the same small network is trained twice on the same drawings: "

@@ -8,7 +8,6 @@ from data_loader import DataError, data_dir
 from data_loader.gallery import bitmap_count, bitmap_page, categories, mosaic, stroke_drawings
 from data_loader.raster import render
 from model.registry import RegistryError
-from ui.cache import neighbour_index, warm_up
 from ui.canvas import drawing_canvas
 from ui.lesson_charts import drawing_cards, ink_on_paper
 from ui.navigation import page, start_page
@@ -20,6 +19,8 @@ VIEWS = ("Bitmaps", "Strokes, replayed", "Most similar to your drawing")
 
 start_page(page("Data explorer"))
 st.title("🔎 Data explorer")
+from ui.cache import neighbour_index, warm_up  # noqa: E402 - after the title: it starts the warm-up
+
 wait_with_notice(warm_up(), blocking_steps=2)  # TensorFlow and the models, loaded once, by the warm-up's thread.
 
 from ui.models import model_switcher  # noqa: E402 - only once TensorFlow is loaded: two threads importing it clash
