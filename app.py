@@ -8,7 +8,7 @@ once, with a "warming up" notice while TensorFlow and the models load in the bac
 import streamlit as st
 
 from ui.navigation import HOME, PAGES, start_page
-from ui.warmup import wait_with_notice
+from ui.warmup import wait_for_warm_up
 
 start_page(HOME)
 st.title("✏️ Doodle Lab")
@@ -19,9 +19,7 @@ for page in PAGES:
         st.page_link(page.path, label=f"**{page.title}**: {page.description}", icon=page.icon)
     except st.errors.StreamlitAPIException:  # Run on its own, without the pages folder beside it.
         st.markdown(f"{page.icon} **{page.title}**: {page.description}")
-from ui.cache import warm_up  # noqa: E402 - after the title: it starts the warm-up
-
-wait_with_notice(warm_up(), blocking_steps=2)  # TensorFlow and the models; the rest goes on in the background.
+wait_for_warm_up(blocking_steps=2)  # TensorFlow and the models; the rest goes on in the background.
 
 from ui.models import current_model_name, model_switcher, registry  # noqa: E402 - only once TensorFlow is loaded
 

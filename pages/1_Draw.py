@@ -9,13 +9,11 @@ import streamlit as st
 from ui.charts import image_figure, pixel_image
 from ui.live_canvas import live_canvas
 from ui.navigation import page, start_page
-from ui.warmup import wait_with_notice
+from ui.warmup import wait_for_warm_up
 
 start_page(page("Draw"))
 st.title("🖌️ Draw")
-from ui.cache import warm_up  # noqa: E402 - after the title: it starts the warm-up
-
-wait_with_notice(warm_up(), blocking_steps=2)  # TensorFlow and the models; the rest goes on in the background.
+wait_for_warm_up(blocking_steps=2)  # TensorFlow and the models; the rest goes on in the background.
 
 # Only once TensorFlow is loaded, so that a cold server shows the title and the warm-up notice at once.
 from model.introspection import grad_cam  # noqa: E402

@@ -9,16 +9,14 @@ from model.convolution import KERNELS, PADDINGS, convolve, output_pixel, parse_k
 from ui.canvas import drawing_canvas
 from ui.charts import image_figure, map_grid, mark_cell
 from ui.navigation import page, start_page
-from ui.warmup import wait_with_notice
+from ui.warmup import wait_for_warm_up
 
 MAPS_AT_ONCE = 32
 STATIC = {"displayModeBar": False}
 
 start_page(page("Inside the network"))
 st.title("🔬 Inside the network")
-from ui.cache import filter_patterns, warm_up  # noqa: E402 - after the title: it starts the warm-up
-
-wait_with_notice(warm_up(), blocking_steps=3)  # TensorFlow, the models and the first activations.
+wait_for_warm_up(blocking_steps=3)  # TensorFlow, the models and the first activations.
 
 # Only once TensorFlow is loaded, so that a cold server shows the title and the warm-up notice at once.
 from model.introspection import (  # noqa: E402
@@ -28,6 +26,7 @@ from model.introspection import (  # noqa: E402
     grad_cam,
     last_conv_layer_name,
 )
+from ui.cache import filter_patterns  # noqa: E402
 from ui.models import model_switcher  # noqa: E402
 
 predictor = model_switcher()

@@ -4,7 +4,7 @@ import streamlit as st
 
 from ui.charts import parameter_bars, share_bars, share_pie
 from ui.navigation import page, start_page
-from ui.warmup import wait_with_notice
+from ui.warmup import wait_for_warm_up
 
 
 def shape_text(shape) -> str:
@@ -18,13 +18,11 @@ def shape_text(shape) -> str:
 
 start_page(page("Model anatomy"))
 st.title("🧮 Model anatomy")
-from ui.cache import architecture_figures, warm_up  # noqa: E402 - after the title: it starts the warm-up
-
-wait_with_notice(warm_up(), blocking_steps=2)  # TensorFlow and the models; the famous networks follow.
-
+wait_for_warm_up(blocking_steps=2)  # TensorFlow and the models; the famous networks follow.
 # Only once TensorFlow is loaded, so that a cold server shows the title and the warm-up notice at once.
 from model.architectures import ARCHITECTURES, REFERENCE, TRAINABLE  # noqa: E402
 from model.introspection import parameter_breakdown, parameter_notes, parameter_summary  # noqa: E402
+from ui.cache import architecture_figures  # noqa: E402
 from ui.models import model_switcher  # noqa: E402
 
 predictor = model_switcher()

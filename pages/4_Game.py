@@ -12,18 +12,16 @@ import streamlit as st
 from game.rules import Game, GameSettings, speak
 from ui.charts import image_figure
 from ui.navigation import page, start_page
-from ui.warmup import wait_with_notice
+from ui.warmup import wait_for_warm_up
 
 start_page(page("Game"))
 TITLE = "🎮 Draw it before the time runs out"
 heading = st.empty()
 heading.title(TITLE)
-from ui.cache import class_idea, dataset_examples, warm_up  # noqa: E402 - after the title: it starts the warm-up
-
-wait_with_notice(warm_up(), blocking_steps=2)  # TensorFlow and the models; the rest goes on in the background.
-
+wait_for_warm_up(blocking_steps=2)  # TensorFlow and the models; the rest goes on in the background.
 # Only once TensorFlow is loaded (by the warm-up, in one thread), so that a cold server shows the title at once.
 from model.introspection import grad_cam  # noqa: E402
+from ui.cache import class_idea, dataset_examples  # noqa: E402
 from ui.live_canvas import live_canvas  # noqa: E402
 from ui.models import model_switcher  # noqa: E402
 

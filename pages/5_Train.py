@@ -7,13 +7,11 @@ Trainings run in worker processes, not in the web server: the page submits a job
 import streamlit as st
 
 from ui.navigation import page, start_page
-from ui.warmup import wait_with_notice
+from ui.warmup import wait_for_warm_up
 
 start_page(page("Train"))
 st.title("🏋️ Train a network")
-from ui.cache import warm_up  # noqa: E402 - after the title: it starts the warm-up
-
-wait_with_notice(warm_up(), blocking_steps=2)  # On a cold server: say so, instead of a blank page.
+wait_for_warm_up(blocking_steps=2)  # On a cold server: say so, instead of a blank page.
 
 # Imported once the warm-up has loaded TensorFlow.
 from data_loader.quickdraw import CATEGORIES  # noqa: E402

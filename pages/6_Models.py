@@ -6,13 +6,12 @@ import streamlit as st
 from model.registry import RegistryError
 from ui.navigation import page, start_page
 from ui.teacher import forget_key, key_required, refuse, teacher_allows
-from ui.warmup import wait_with_notice
+from ui.warmup import wait_for_warm_up
 
 start_page(page("Models"))
 st.title("🗂️ Models")
-from ui.cache import clear_model_caches, warm_up  # noqa: E402 - after the title: it starts the warm-up
-
-wait_with_notice(warm_up(), blocking_steps=2)  # TensorFlow and the models, loaded once, by the warm-up's thread.
+wait_for_warm_up(blocking_steps=2)  # TensorFlow and the models, loaded once, by the warm-up's thread.
+from ui.cache import clear_model_caches  # noqa: E402
 
 # Only once TensorFlow is loaded: two threads importing it at once can break both imports.
 from ui.exports import export_downloads  # noqa: E402

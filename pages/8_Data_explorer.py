@@ -12,17 +12,15 @@ from ui.canvas import drawing_canvas
 from ui.lesson_charts import drawing_cards, ink_on_paper
 from ui.navigation import page, start_page
 from ui.stroke_replay import stroke_replay
-from ui.warmup import wait_with_notice
+from ui.warmup import wait_for_warm_up
 
 PER_PAGE = 48
 VIEWS = ("Bitmaps", "Strokes, replayed", "Most similar to your drawing")
 
 start_page(page("Data explorer"))
 st.title("🔎 Data explorer")
-from ui.cache import neighbour_index, warm_up  # noqa: E402 - after the title: it starts the warm-up
-
-wait_with_notice(warm_up(), blocking_steps=2)  # TensorFlow and the models, loaded once, by the warm-up's thread.
-
+wait_for_warm_up(blocking_steps=2)  # TensorFlow and the models, loaded once, by the warm-up's thread.
+from ui.cache import neighbour_index  # noqa: E402
 from ui.models import model_switcher  # noqa: E402 - only once TensorFlow is loaded: two threads importing it clash
 
 predictor = model_switcher()

@@ -67,10 +67,12 @@ print(sorted({{name.split('.')[0] for name in sys.modules}} & {{'tensorflow', 'k
 
 
 def _imports_before_the_wait(script: Path) -> list[str]:
-    """The modules a page script imports at its top level before it first calls ``wait_with_notice``."""
+    """The modules a page script imports at its top level before it first waits for the warm-up."""
     modules = []
     for node in ast.parse(script.read_text()).body:
-        if "wait_with_notice" in ast.unparse(node) and not isinstance(node, ast.ImportFrom | ast.Import):
+        text = ast.unparse(node)
+        waits = "wait_with_notice" in text or "wait_for_warm_up" in text
+        if waits and not isinstance(node, ast.ImportFrom | ast.Import):
             return modules
         if isinstance(node, ast.ImportFrom):
             modules.append(node.module)
