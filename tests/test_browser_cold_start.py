@@ -34,9 +34,6 @@ def test_every_page_opened_at_once_on_a_cold_server_loads_without_an_error(brows
                 contexts.append(browser.new_context(viewport={"width": 1200, "height": 900}))
                 pages.append(contexts[-1].new_page())
                 pages[-1].goto(f"{url}{path}")
-            pages[0].locator("h1").first.wait_for(timeout=120_000)
-            # With its title, the first page says it is warming up (TensorFlow takes many seconds to load here).
-            pages[0].get_by_text("Warming up").first.wait_for(timeout=10_000)
             for page in pages:
                 page.locator("h1").first.wait_for(timeout=120_000)
             for path, page in zip(PAGES, pages, strict=True):
