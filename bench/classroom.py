@@ -168,8 +168,7 @@ async def _phase(url: str, sessions: int, drawings: int, all_drawings: dict[str,
     from playwright.async_api import async_playwright
 
     stats: dict = {"latencies": [], "live_latencies": [], "first_latencies": [], "live_runtime": [], "errors": [],
-                   "finals": [],
-                   "strokes": 0}
+                   "finals": [], "strokes": 0}
     plans = [[(category, all_drawings[category][(person + round_) % len(all_drawings[category])])
               for round_, category in enumerate(CATEGORIES[person % 7:][:drawings])] for person in range(sessions)]
     pid = _server_pid(url)

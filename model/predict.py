@@ -6,7 +6,7 @@ rasterizer with the recipe on the model's card) into class probabilities, sorted
 
 A web server guessing for a whole class can hand a ``Predictor`` the verified ONNX export of the same model
 (``use_onnx``, the file the browser runs): single drawings then go through onnxruntime on one thread, about
-0.7 ms of CPU a guess against 4-5 ms (and TensorFlow's spinning thread pool) for the ``tf.function``.
+0.9 ms of CPU a guess against 5.3 ms for the ``tf.function`` (``python -m bench inference``).
 Batches, gradients and layer outputs always use the Keras model.
 
 Command line: ``python -m model.predict --model NAME_OR_PATH INPUT... [--top-k 3]`` where each INPUT is a
@@ -66,6 +66,7 @@ class Predictor:
                                     reduce_retracing=True)
         self._forward(tf.zeros((1, 28, 28, 1)))  # Trace once, now, not on the first user's stroke.
         self._onnx = None  # (onnxruntime session, input name, output name) once use_onnx accepted a file
+        self.onnx_problem: str | None = None  # why use_onnx last refused a file, if it did
         self._onnx_lock = threading.Lock()
 
     @property
@@ -78,34 +79,46 @@ class Predictor:
 
         The file is checked first: on a fixed set of 32 images (blank, strokes and noise) every probability
         must be within ``ONNX_TOLERANCE`` of the Keras model's and every top-1 must agree; otherwise a
-        ``ValueError`` says why and the predictor keeps using TensorFlow. Calling it again does nothing.
+        ``ValueError`` says why (kept in ``onnx_problem``) and the predictor keeps using TensorFlow. Once a
+        file is accepted, calling it again does nothing.
         """
-        import onnxruntime
-
         with self._onnx_lock:
             if self._onnx is not None:
                 return
-            options = onnxruntime.SessionOptions()
-            options.intra_op_num_threads = options.inter_op_num_threads = 1
-            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             try:
-                session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-            except Exception as error:  # onnxruntime raises its own exception types for unreadable files
-                raise ValueError(f"{path} is not an ONNX model onnxruntime can load ({error})") from error
-            names = (session.get_inputs()[0].name, session.get_outputs()[0].name)
-            probes = _probe_images()
-            expected = self._forward(tf.constant(probes)).numpy()
-            try:
-                found = session.run([names[1]], {names[0]: probes})[0]
-            except Exception as error:
-                raise ValueError(f"{path} does not take 28x28 drawings ({error})") from error
-            if found.shape != expected.shape:
-                raise ValueError(f"{path} gives {found.shape[-1]} probabilities, the model {expected.shape[-1]}")
-            difference = float(np.abs(found - expected).max())
-            if difference > ONNX_TOLERANCE or (found.argmax(1) != expected.argmax(1)).any():
-                raise ValueError(f"{path} does not agree with the model (largest probability difference "
-                                 f"{difference:.1e}, tolerance {ONNX_TOLERANCE:.0e})")
-            self._onnx = (session, *names)
+                self._onnx = self._checked_onnx(path)
+            except ValueError as error:
+                self.onnx_problem = str(error)
+                raise
+            self.onnx_problem = None
+
+    def _checked_onnx(self, path: str | Path) -> tuple:
+        """An onnxruntime session for the file with its input and output names, once it agrees with the model."""
+        try:
+            import onnxruntime
+        except ImportError as error:
+            raise ValueError(f"onnxruntime is not installed ({error})") from error
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = options.inter_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        try:
+            session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as error:  # onnxruntime raises its own exception types for unreadable files
+            raise ValueError(f"{path} is not an ONNX model onnxruntime can load ({error})") from error
+        names = (session.get_inputs()[0].name, session.get_outputs()[0].name)
+        probes = _probe_images()
+        expected = self._forward(tf.constant(probes)).numpy()
+        try:
+            found = session.run([names[1]], {names[0]: probes})[0]
+        except Exception as error:
+            raise ValueError(f"{path} does not take 28x28 drawings ({error})") from error
+        if found.shape != expected.shape:
+            raise ValueError(f"{path} gives {found.shape[-1]} probabilities, the model {expected.shape[-1]}")
+        difference = float(np.abs(found - expected).max())
+        if difference > ONNX_TOLERANCE or (found.argmax(1) != expected.argmax(1)).any():
+            raise ValueError(f"{path} does not agree with the model (largest probability difference "
+                             f"{difference:.1e}, tolerance {ONNX_TOLERANCE:.0e})")
+        return (session, *names)
 
     @classmethod
     def load(cls, name_or_path: str, registry=None) -> Predictor:

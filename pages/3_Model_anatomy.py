@@ -19,6 +19,7 @@ def shape_text(shape) -> str:
 start_page(page("Model anatomy"))
 st.title("🧮 Model anatomy")
 wait_for_warm_up(blocking_steps=2)  # TensorFlow and the models; the famous networks follow.
+
 # Only once TensorFlow is loaded, so that a cold server shows the title and the warm-up notice at once.
 from model.architectures import ARCHITECTURES, REFERENCE, TRAINABLE  # noqa: E402
 from model.introspection import parameter_breakdown, parameter_notes, parameter_summary  # noqa: E402

@@ -19,6 +19,7 @@ TITLE = "🎮 Draw it before the time runs out"
 heading = st.empty()
 heading.title(TITLE)
 wait_for_warm_up(blocking_steps=2)  # TensorFlow and the models; the rest goes on in the background.
+
 # Only once TensorFlow is loaded (by the warm-up, in one thread), so that a cold server shows the title at once.
 from model.introspection import grad_cam  # noqa: E402
 from ui.cache import class_idea, dataset_examples  # noqa: E402

@@ -20,6 +20,7 @@ VIEWS = ("Bitmaps", "Strokes, replayed", "Most similar to your drawing")
 start_page(page("Data explorer"))
 st.title("🔎 Data explorer")
 wait_for_warm_up(blocking_steps=2)  # TensorFlow and the models, loaded once, by the warm-up's thread.
+
 from ui.cache import neighbour_index  # noqa: E402
 from ui.models import model_switcher  # noqa: E402 - only once TensorFlow is loaded: two threads importing it clash
 

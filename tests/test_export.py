@@ -242,9 +242,8 @@ def test_a_predictor_guesses_with_the_verified_onnx_file_and_refuses_another_mod
         fresh.use_onnx(browser_model("other", registry))
     with pytest.raises(ValueError, match="not an ONNX model"):
         fresh.use_onnx(tmp_path / "missing.onnx")
-    assert fresh.runtime == "tensorflow"
+    assert fresh.runtime == "tensorflow" and "not an ONNX model" in fresh.onnx_problem
     registry.delete("other")
-
 
 
 def _publish_and_guess() -> None:
@@ -271,7 +270,7 @@ def _publish_and_guess() -> None:
         stranger = Predictor.load("tiny", registry)
         (folder / source["id"]).write_bytes(b"not a model")
         live_canvas.model_source(stranger)
-        st.session_state["stranger"] = [stranger.runtime, id(stranger) in live_canvas._onnx_refused]
+        st.session_state["stranger"] = [stranger.runtime, "not an ONNX model" in (stranger.onnx_problem or "")]
     finally:
         live_canvas.MODELS = kept
 

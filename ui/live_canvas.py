@@ -29,6 +29,7 @@ against the Keras model first), which costs a fraction of TensorFlow's CPU on ev
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -54,7 +55,6 @@ _COMPONENT = st.components.v2.component(
 _lock = threading.Lock()
 _started: set[str] = set()  # model files being exported for the browser, by file name
 _failed: dict[str, str] = {}  # model files that could not be made, with the reason
-_onnx_refused: set[int] = set()  # predictors (by id) that refused the ONNX file: they keep guessing with TensorFlow
 
 
 def speech_default() -> bool:
@@ -89,20 +89,20 @@ def _publish(predictor, model_id: str) -> None:
         partial = MODELS / f".{model_id}.{os.getpid()}.{threading.get_ident()}.part"
         shutil.copyfile(source, partial)
         os.replace(partial, MODELS / model_id)
-        _server_uses(predictor, MODELS / model_id)
     except Exception as error:  # noqa: BLE001 - any failure means "server path", said once, never a crash
         with _lock:
             _failed[model_id] = f"the model could not be exported for the browser ({error})"
+    else:
+        _server_uses(predictor, MODELS / model_id)
 
 
 def _server_uses(predictor, path: Path) -> None:
-    """Let the server guess single drawings with the browser's ONNX file too, once per predictor."""
-    if getattr(predictor, "runtime", None) != "tensorflow" or id(predictor) in _onnx_refused:
+    """Let the server guess single drawings with the browser's ONNX file too, tried once per predictor: one that
+    refused it (``onnx_problem``) keeps guessing with TensorFlow."""
+    if getattr(predictor, "runtime", None) != "tensorflow" or predictor.onnx_problem:
         return
-    try:
+    with contextlib.suppress(ValueError):  # The reason stays in predictor.onnx_problem.
         predictor.use_onnx(path)
-    except Exception:  # noqa: BLE001 - a file that does not agree or load: the server keeps using TensorFlow
-        _onnx_refused.add(id(predictor))
 
 
 def model_source(predictor, wanted: bool = False) -> dict[str, str]:
