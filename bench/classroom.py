@@ -2,16 +2,17 @@
 framework's floor (``bench/floor_app.py``, the bare canvas page) and then against the app, in the same run;
 then the app again with one training running in a worker meanwhile.
 
-Each session (its own browser context, all in one Chromium, driven concurrently with Playwright's asyncio
-API) draws a warm-up stroke, then ``drawings`` real drawings from ``quickdraw/raw`` stroke by stroke. For
-each, the first stroke is timed inside the page from the pointer release to three moments: the server's
-guess appears (the top-guess panel, on both pages: the floor writes a fixed text there), the browser's own
-guess appears (the app's live canvas; the floor has none), and the first of the two, which is when the
-player sees a guess for the stroke. The rest is drawn and the final guess is read. Reported per K and page:
-those latencies' p50 and p95, errors (a guess that never came, an exception on the page), the share of
-right final guesses (the app only), and the server's CPU milliseconds per stroke (its own process, read
-from /proc; a training worker is a separate process) beside the browsers' (every Chromium process, which
-share the machine with the server here).
+Each session (its own browser context, all in one Chromium, driven concurrently with Playwright's asyncio API)
+opens the page and draws a warm-up stroke; once all K have (so that they draw at once, and no timed stroke
+competes with another session still loading its page), each draws ``drawings`` real drawings from
+``quickdraw/raw`` stroke by stroke. For each, the first stroke is timed inside the page from the pointer release
+to three moments: the server's guess appears (the top-guess panel, on both pages: the floor writes a fixed text
+there), the browser's own guess appears (the app's live canvas; the floor has none), and the first of the two,
+which is when the player sees a guess for the stroke. The rest is drawn and the final guess is read. Reported per
+K and page: those latencies' p50 and p95, errors (a guess that never came, an exception on the page), the share
+of right final guesses (the app only), and, while they draw, the server's CPU milliseconds per stroke (its own
+process, read from /proc; a training worker is a separate process) beside the browsers' (every Chromium process,
+which share the machine with the server here; in a classroom they run on the students' devices).
 
 Targets on a 2-core machine: at K = 8 the app's p95 for the first guess on screen at most 1.5x the floor's
 (whose only answer is the server's text), no page error; with a training running the Draw page's p50 at
@@ -21,6 +22,7 @@ most 1.5x its p50 without one. The server's guess panel is reported beside it, a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import statistics
 import tempfile
@@ -56,16 +58,42 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _browser_cpu_seconds() -> float:
-    """CPU seconds used so far by every Chromium process (the phase's browser is launched within the phase)."""
-    total = 0.0
+def _browser_cpu() -> dict[int, float]:
+    """CPU seconds used so far by each Chromium process, by process id."""
+    seconds = {}
     for entry in Path("/proc").iterdir():
         try:
             if entry.name.isdigit() and b"chromium" in (entry / "cmdline").read_bytes().split(b"\0")[0]:
-                total += _cpu_seconds(int(entry.name))
+                seconds[int(entry.name)] = _cpu_seconds(int(entry.name))
         except OSError:
             continue
-    return total
+    return seconds
+
+
+class _BrowserCpu:
+    """The browsers' CPU seconds from ``begin()`` on, sampled every half second while the sessions draw, so that
+    the renderer of a context that closes (and exits) before the end still counts up to its last sample."""
+
+    def __init__(self) -> None:
+        self.baseline: dict[int, float] = {}
+        self.latest: dict[int, float] = {}
+
+    def begin(self) -> None:
+        self.baseline = _browser_cpu()
+        self.latest = dict(self.baseline)
+
+    def sample(self) -> None:
+        self.latest.update(_browser_cpu())
+
+    async def keep_sampling(self, done: asyncio.Event) -> None:
+        while not done.is_set():
+            self.sample()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), 0.5)
+
+    @property
+    def seconds(self) -> float:
+        return sum(value - self.baseline.get(pid, 0.0) for pid, value in self.latest.items())
 
 
 # Timing inside the page, for the first stroke of a drawing on a cleared canvas, from the pointer release:
@@ -109,9 +137,32 @@ async def _clear(page) -> None:
     await page.wait_for_timeout(300)
 
 
-async def _session(browser, url: str, drawings: list[tuple[str, list]], stats: dict) -> None:
-    """One person: open the page, draw each drawing stroke by stroke, time the first stroke's guesses."""
+class _Start:
+    """The moment every session has its page open and has drawn its warm-up stroke: then all draw at once.
+
+    A session that fails before it gets there still counts as arrived, so the others never wait for it.
+    ``on_release`` runs once, when the last one arrives (the phase reads the CPU counters there).
+    """
+
+    def __init__(self, sessions: int, on_release) -> None:
+        self.left, self.on_release, self.released = sessions, on_release, asyncio.Event()
+
+    def arrive(self) -> None:
+        self.left -= 1
+        if self.left == 0:
+            self.on_release()
+            self.released.set()
+
+    async def wait(self) -> None:
+        self.arrive()
+        await self.released.wait()
+
+
+async def _session(browser, url: str, drawings: list[tuple[str, list]], stats: dict, start: _Start) -> None:
+    """One person: open the page, wait for the others, draw each drawing stroke by stroke, time the first
+    stroke's guesses."""
     context = await browser.new_context(viewport={"width": 1200, "height": 900})
+    arrived = False
     try:
         page = await context.new_page()
         await page.goto(url)
@@ -124,6 +175,8 @@ async def _session(browser, url: str, drawings: list[tuple[str, list]], stats: d
         await _stroke(page, canvas, scaled_strokes(drawings[0][1], 360)[0])  # Warm-up, not timed.
         await page.locator(".st-key-top_guess").wait_for(state="visible", timeout=60_000)
         await _clear(page)
+        arrived = True
+        await start.wait()
         for category, drawing in drawings:
             await page.evaluate("() => { Object.assign(window.__timing, {up: null, seen: null, live: null}); }")
             strokes = scaled_strokes(drawing, 360)
@@ -154,6 +207,8 @@ async def _session(browser, url: str, drawings: list[tuple[str, list]], stats: d
     except Exception as error:  # A session that breaks counts as an error; the others go on.
         stats["errors"].append(f"{error.__class__.__name__}: {str(error).splitlines()[0][:120]}")
     finally:
+        if not arrived:
+            start.arrive()
         await context.close()
 
 
@@ -174,10 +229,20 @@ async def _phase(url: str, sessions: int, drawings: int, all_drawings: dict[str,
     pid = _server_pid(url)
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGUMENTS)
-        cpu_before, started = _cpu_seconds(pid), time.monotonic()
-        await asyncio.gather(*(_session(browser, url, plan, stats) for plan in plans))
-        cpu, seconds = _cpu_seconds(pid) - cpu_before, time.monotonic() - started
-        browser_cpu = _browser_cpu_seconds()
+        counters, browsers, done = {}, _BrowserCpu(), asyncio.Event()
+
+        def read_counters() -> None:  # Every page is open: the drawing starts now.
+            counters.update(cpu=_cpu_seconds(pid), started=time.monotonic())
+            browsers.begin()
+
+        start = _Start(sessions, read_counters)
+        sampler = asyncio.ensure_future(browsers.keep_sampling(done))
+        await asyncio.gather(*(_session(browser, url, plan, stats, start) for plan in plans))
+        cpu, seconds = _cpu_seconds(pid) - counters["cpu"], time.monotonic() - counters["started"]
+        done.set()
+        await sampler
+        browsers.sample()
+        browser_cpu = browsers.seconds
         await browser.close()
     p50, p95 = _percentiles(stats["latencies"])
     live_p50, live_p95 = _percentiles(stats["live_latencies"])
@@ -213,7 +278,7 @@ def _start_training(data_dir: str | None, models_dir: str):
     return queue, queue.get(job.id)
 
 
-def run(data_dir: str | None = None, sizes: tuple[int, ...] = (4, 8), drawings: int = 3,
+def run(data_dir: str | None = None, sizes: tuple[int, ...] = (4, 8), drawings: int = 5,
         training: bool = True) -> dict:
     from data_loader import data_dir as resolve
     from data_loader.quickdraw import read_ndjson

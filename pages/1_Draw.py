@@ -1,12 +1,13 @@
 """Draw: the network guesses live in the browser while the pen moves; after each stroke the server shows the 28x28
 image it actually sees, its top five and, on request, Grad-CAM.
 
-Every stroke of every student reruns this fragment, so it stays light: the image is a plain picture and the top
-five are progress bars; only Grad-CAM, when switched on, draws a plotly figure."""
+Every stroke of every student reruns this fragment, so it stays light, in few elements (each one is a message to send
+and render): the image is a small PNG inside the page's message (no media file to store and fetch), the top five
+one block of bars; only Grad-CAM, when switched on, draws a plotly figure."""
 
 import streamlit as st
 
-from ui.charts import image_figure, pixel_image
+from ui.charts import image_figure, pixel_image, png_data_uri, ranking_html
 from ui.live_canvas import live_canvas
 from ui.navigation import page, start_page
 from ui.warmup import wait_for_warm_up
@@ -48,10 +49,8 @@ def draw_and_guess() -> None:
             st.plotly_chart(image_figure(image, "What the network sees (28x28)", overlay, size=220),
                             config={"displayModeBar": False})
         else:
-            st.image(pixel_image(image), caption="What the network sees (28x28)", width=224, output_format="PNG")
-        with st.container(key="top_five"):
-            for name, share in ranking:
-                st.progress(min(1.0, max(0.0, float(share))), text=f"{name} {share:.0%}")
+            st.image(png_data_uri(pixel_image(image)), caption="What the network sees (28x28)", width=224)
+        st.html(ranking_html(ranking))
 
 
 draw_and_guess()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -58,11 +59,13 @@ def test_draw_page_shows_the_image_the_top_five_and_grad_cam_on_request(registry
     """Each stroke shows the 28x28 picture and five bars that add up to at most 100%; the plotly Grad-CAM
     figure is drawn only when asked for, since the page reruns on every stroke of every student."""
     app = run_page("pages/1_Draw.py", {"canvas": live_state(raw_drawings(data_root, "rainbow", 1)[0])})
-    assert [(item.caption, item.url.endswith(".png")) for item in app.get("image")[0].proto.imgs] == \
-        [("What the network sees (28x28)", True)], "a sharp (lossless) picture"
-    bars = [item.proto for item in app.get("progress")]
-    assert len(bars) == 5 and [bar.value for bar in bars] == sorted((bar.value for bar in bars), reverse=True)
-    assert sum(bar.value for bar in bars) <= 102 and bars[0].text.startswith("rainbow ")
+    assert [(item.caption, item.url.startswith("data:image/png;base64,")) for item in app.get("image")[0].proto.imgs] \
+        == [("What the network sees (28x28)", True)], "a sharp (lossless) picture inside the message, no media file"
+    ranking = [item.proto.body for item in app.get("html") if "<progress" in item.proto.body]
+    assert len(ranking) == 1, "the top five are one element"
+    shares = [float(value) for value in re.findall(r'<progress value="([0-9.]+)"', ranking[0])]
+    assert len(shares) == 5 and shares == sorted(shares, reverse=True) and sum(shares) <= 1.02
+    assert re.search(r'>rainbow \d+%</div><progress value="' + str(shares[0]), ranking[0]), ranking[0]
     assert not app.get("plotly_chart")
     labelled(app.toggle, "Show what convinced me (Grad-CAM)").set_value(True).run()
     assert not app.exception and "What the network sees (28x28)" in str(app.get("plotly_chart")[0].proto)

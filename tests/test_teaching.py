@@ -3,13 +3,22 @@ within-epoch training points behind the Train page's curves."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from model.convolution import KERNELS, convolve, output_pixel
-from ui.charts import history_chart, image_figure, map_grid, parameter_bars, pixel_image
+from ui.charts import (
+    history_chart,
+    image_figure,
+    map_grid,
+    parameter_bars,
+    pixel_image,
+    png_data_uri,
+    ranking_html,
+)
 
 
 def real_drawing(data_root: Path) -> np.ndarray:
@@ -143,3 +152,25 @@ def test_pixel_image_enlarges_each_pixel_into_a_sharp_square(data_root: Path) ->
     np.testing.assert_array_equal(pixel_image(expected[..., None], scale=2)[1::2, ::2], expected)
     with pytest.raises(ValueError, match="2-D image"):
         pixel_image(np.zeros((2, 3, 4)))
+
+
+def test_png_data_uri_holds_exactly_the_enlarged_pixels(data_root: Path) -> None:
+    import base64
+    import io
+
+    from PIL import Image
+
+    big = pixel_image(real_drawing(data_root))
+    uri = png_data_uri(big)
+    assert uri.startswith("data:image/png;base64,")
+    decoded = np.asarray(Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))))
+    np.testing.assert_array_equal(decoded, big)
+    assert len(uri) < 4000  # A drawing's picture is small enough to travel inside every stroke's message.
+    with pytest.raises(ValueError, match="2-D uint8 image"):
+        png_data_uri(np.zeros((28, 28)))
+
+
+def test_ranking_html_draws_one_bar_per_guess_and_escapes_class_names() -> None:
+    html = ranking_html([("cat", 0.62), ("<script>alert(1)</script>", 0.3), ("dog", 1.7)])
+    assert re.findall(r'<progress value="([0-9.]+)"', html) == ["0.6200", "0.3000", "1.0000"]
+    assert ">cat 62%<" in html and "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; 30%" in html

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import math
+from html import escape
 
 import numpy as np
 import plotly.graph_objects as go
@@ -28,6 +31,38 @@ def pixel_image(image: np.ndarray, scale: int = 8) -> np.ndarray:
         values = values * 255.0
     pixels = np.clip(np.rint(values), 0, 255).astype(np.uint8)
     return np.repeat(np.repeat(pixels, scale, axis=0), scale, axis=1)
+
+
+def png_data_uri(pixels: np.ndarray) -> str:
+    """A grey uint8 image (``pixel_image``) as a lossless PNG ``data:`` URI, for ``st.image`` or an ``<img>``.
+
+    Inline in the page's own message instead of a media file: the Draw page shows one after every stroke of every
+    student, and a file would cost the server a stored copy and an HTTP request each time, and the browser a fetch.
+    """
+    from PIL import Image
+
+    pixels = np.asarray(pixels)
+    if pixels.ndim != 2 or pixels.dtype != np.uint8:
+        raise ValueError(f"png_data_uri needs a 2-D uint8 image, got shape {pixels.shape} and type {pixels.dtype}")
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def ranking_html(ranking: list[tuple[str, float]]) -> str:
+    """The top guesses as one small HTML block for ``st.html``: a label and a native ``<progress>`` bar each.
+
+    One element instead of a progress widget per class: the Draw page redraws it after every stroke of every
+    student, and each element is one more message for the server to send and the browser to render. Class names
+    (which students type when they train) are escaped.
+    """
+    rows = []
+    for name, share in ranking:
+        share = min(1.0, max(0.0, float(share)))
+        rows.append(f'<div style="margin:0 0 6px 0"><div style="font-size:0.9rem">{escape(str(name))} {share:.0%}</div>'
+                    f'<progress value="{share:.4f}" max="1" style="width:100%;height:10px" '
+                    f'aria-label="{escape(str(name))}"></progress></div>')
+    return f'<div class="doodle-ranking">{"".join(rows)}</div>'
 
 
 HEAT = "Inferno"  # Grad-CAM: dark for no influence, bright yellow for the most.

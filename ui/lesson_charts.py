@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import io
 from html import escape
 
 import numpy as np
@@ -13,9 +11,9 @@ import numpy as np
 # no attribute 'Series'", seen once in the lesson browser tests). Importing it here waits for the import.
 import pandas  # noqa: F401
 import plotly.graph_objects as go
-from PIL import Image
 
 from model.overfitting import RUN_TITLES, RUNS, LabResult
+from ui.charts import png_data_uri
 
 RUN_COLOURS = {"plain": "#e4572e", "regularised": "#2e86ab"}
 
@@ -53,14 +51,8 @@ def drawing_cards(images: list[np.ndarray], captions: list[str], marked: list[bo
     for image, caption, mark in zip(images, captions, marked or [False] * len(images), strict=True):
         frame = "2px solid #d62728" if mark else "1px solid #c8ccd4"
         cards.append(f'<figure style="margin:0;width:{size}px;text-align:center">'
-                     f'<img src="data:image/png;base64,{_png(ink_on_paper(image, 1))}" width="{size}" height="{size}" '
+                     f'<img src="{png_data_uri(ink_on_paper(image, 1))}" width="{size}" height="{size}" '
                      f'style="image-rendering:pixelated;border:{frame};border-radius:4px" '
                      f'alt="{escape(caption)}">'
                      f'<figcaption style="font-size:0.8rem;line-height:1.2">{escape(caption)}</figcaption></figure>')
     return f'<div style="display:flex;flex-wrap:wrap;gap:10px">{"".join(cards)}</div>'
-
-
-def _png(image: np.ndarray) -> str:
-    buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, format="PNG")
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
