@@ -128,6 +128,28 @@ def test_the_guess_follows_the_pen_before_it_lifts(context, app_url, data_root: 
     assert_no_errors(page)
 
 
+def test_the_guess_of_a_finished_stroke_does_not_wait_for_the_rest(context, app_url, data_root: Path) -> None:
+    """While the pen moves, a guess that took w ms makes the next wait REST * w ms; lifting the pen does not wait.
+    With the rest made endless, exactly one guess comes while the pen moves, and one as soon as it lifts."""
+    page = live_page(context, f"{app_url}Draw")
+    page.evaluate("() => { window.doodleLive.rest = 1e6; }")
+    drawing = next(read_ndjson(data_root / "quickdraw" / "raw" / "fish.ndjson"))["drawing"]
+    stroke = max(scaled_strokes(drawing, 360), key=len)
+    box = page.locator(LIVE_CANVAS).bounding_box()
+    before = page.evaluate("() => window.doodleLive.guesses")
+    page.mouse.move(box["x"] + stroke[0][0], box["y"] + stroke[0][1])
+    page.mouse.down()
+    page.wait_for_function(f"() => window.doodleLive.guesses > {before}", timeout=10_000)
+    for x, y in stroke[1:]:
+        page.mouse.move(box["x"] + x, box["y"] + y, steps=2)
+    page.wait_for_timeout(300)
+    assert page.evaluate("() => window.doodleLive.guesses") == before + 1, "the rest holds the pen's guesses back"
+    page.mouse.up()
+    page.wait_for_function("() => window.doodleLive.last && !window.doodleLive.last.drawing", timeout=30_000)
+    assert page.evaluate("() => window.doodleLive.guesses") == before + 2
+    assert_no_errors(page)
+
+
 def test_a_game_round_is_won_mid_stroke(context, app_url, data_root: Path, predictors) -> None:
     predictor = predictors["quickdraw18"]
     page = context.new_page()

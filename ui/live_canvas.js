@@ -6,7 +6,8 @@
 // screen is recorded in window.doodleLive.latencies (milliseconds, performance.now clock).
 // The guesses take at most a third of the page's time: after a guess that took w ms the next one waits until
 // 2w ms have passed (REST). On a quick device that is still every frame; on a slow phone, or on one machine
-// serving a whole class's browsers, the guesses thin out instead of starving the pen and the server.
+// serving a whole class's browsers, the guesses thin out instead of starving the pen and the server. The guess
+// for a finished stroke (the pen lifted, undo, redo, clear) does not wait: that is when the player looks.
 // Where the runtime cannot start, the canvas says so once and the page uses the server's guesses instead.
 
 const instances = new WeakMap();
@@ -19,6 +20,7 @@ const base = () => new URL("app/static/", document.baseURI).href;
 const live = (window.doodleLive = window.doodleLive || {latencies: [], work: [], guesses: 0, errors: []});
 const keep = (list, item) => { list.push(item); if (list.length > 5000) list.shift(); };
 const REST = 2;  // after a guess that took w ms, the next starts no sooner than REST * w ms after it ended
+// (window.doodleLive.rest, when a test sets it, replaces REST)
 
 // The runtime's 14 MB binary is vendored gzip-compressed (3.3 MB) and unpacked in the browser. Streamlit would
 // otherwise gzip it again on every request (1.2 s of the server's CPU per browser, when a class opens the page at
@@ -148,6 +150,7 @@ class LiveCanvas {
     this.frame = 0;
     this.resting = 0;  // timeout until the next guess may start
     this.nextGuessAt = 0;  // performance.now() before which no guess starts (see REST)
+    this.urgent = false;  // a stroke ended or the drawing was edited: the next guess skips the rest
     this.busy = false;
     this.dirty = false;
     this.session = null;
@@ -256,7 +259,7 @@ class LiveCanvas {
     const end = (event) => {
       if (!this.current) return;
       this.current = null;
-      this.changed(event.timeStamp);
+      this.changed(event.timeStamp, true);
       if (this.data?.mode === "draw" || live.ready === false || this.session === null) this.report();
     };
     canvas.addEventListener("pointerup", end);
@@ -284,7 +287,7 @@ class LiveCanvas {
 
   afterEdit() {
     this.redraw();
-    this.changed(performance.now());
+    this.changed(performance.now(), true);
     if (this.data?.mode === "draw" || this.session === null) this.report();
   }
 
@@ -326,14 +329,22 @@ class LiveCanvas {
     }
   }
 
-  changed(timeStamp) {
+  // urgent: the pen was lifted, or undo, redo or clear: the player now looks for the guess, so it does not wait
+  // for the rest (which thins the guesses while the pen moves; a few strokes a second cost little).
+  changed(timeStamp, urgent = false) {
     if (this.pending === null) this.pending = timeStamp;
+    if (urgent) this.urgent = true;
     this.schedule();
   }
 
   schedule() {
-    if (this.frame || this.resting) return;
-    const rest = this.nextGuessAt - performance.now();
+    if (this.frame) return;
+    if (this.resting) {
+      if (!this.urgent) return;
+      clearTimeout(this.resting);
+      this.resting = 0;
+    }
+    const rest = this.urgent ? 0 : this.nextGuessAt - performance.now();
     if (rest > 0) this.resting = setTimeout(() => { this.resting = 0; this.schedule(); }, rest);
     else this.frame = requestAnimationFrame(() => { this.frame = 0; this.guess(); });
   }
@@ -343,6 +354,7 @@ class LiveCanvas {
     if (this.busy) { this.dirty = true; return; }
     const since = this.pending;
     this.pending = null;
+    this.urgent = false;
     if (!this.strokes.length) {
       this.ui.guess.textContent = "";
       this.lastRanking = null;
@@ -368,7 +380,7 @@ class LiveCanvas {
     } finally {
       this.busy = false;
       const now = performance.now();
-      this.nextGuessAt = now + REST * (now - started);
+      this.nextGuessAt = now + (live.rest ?? REST) * (now - started);
       if (this.dirty) { this.dirty = false; this.schedule(); }
     }
   }
