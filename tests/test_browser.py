@@ -86,6 +86,11 @@ def test_the_guess_updates_after_every_stroke_and_clearing_resets_it(page, app_u
     assert first
     replay(page, canvas, drawing[1:])
     assert wait_for_guess(page, previous=first) != first or first.startswith("house")
+    bars = page.locator("progress")  # the top five: labels and native bars in one block, the best first
+    bars.nth(4).wait_for(timeout=20_000)
+    values = [float(bar.get_attribute("value")) for bar in bars.all()]
+    assert len(values) == 5 and values == sorted(values, reverse=True), values
+    assert page.locator("[data-testid='stImage'] img").get_attribute("src").startswith("data:image/png;base64,")
     clear_canvas(page)
     page.locator(".st-key-top_guess").wait_for(state="detached", timeout=20_000)
     assert page.get_by_text("Start drawing").count() == 1
