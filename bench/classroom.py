@@ -165,6 +165,21 @@ async def _stroke(page, canvas, points, times: list[float] | None = None) -> Non
     await page.mouse.up()
 
 
+async def _final_guess(page, strokes: int) -> str:
+    """The guess for the whole drawing: the browser's own for exactly these strokes where it guesses live (what
+    the player reads under the canvas), else the server's panel once the page has settled."""
+    try:
+        live = "window.doodleLive"
+        await page.wait_for_function(f"() => {live} && {live}.ready && {live}.last && {live}.last.strokes === {strokes}"
+                                     f" && !{live}.last.drawing", timeout=10_000, polling=100)
+        return await page.evaluate("() => window.doodleLive.last.ranking[0][0]")
+    except Exception:  # No live runtime (the floor, or a browser without it): read the server's panel.
+        await page.wait_for_timeout(400)
+        await page.locator("[data-testid='stStatusWidget']").wait_for(state="hidden", timeout=60_000)
+        guess = page.locator(".st-key-top_guess")
+        return (await guess.inner_text()).strip() if await guess.count() else ""
+
+
 async def _clear(page) -> None:
     await page.get_by_role("button", name="✕ Clear").click()
     await page.locator(".st-key-top_guess").wait_for(state="detached", timeout=30_000)
@@ -212,7 +227,8 @@ async def _session(browser, url: str, drawings: list[tuple[str, list]], stats: d
         arrived = True
         await start.wait()
         for category, drawing in drawings:
-            await page.evaluate("() => { Object.assign(window.__timing, {up: null, seen: null, live: null}); }")
+            await page.evaluate("() => { Object.assign(window.__timing, {up: null, seen: null, live: null});"
+                                " if (window.doodleLive) window.doodleLive.last = null; }")
             strokes = _timed_strokes(drawing)
             await _stroke(page, canvas, *strokes[0])
             lifted = time.monotonic()
@@ -233,11 +249,7 @@ async def _session(browser, url: str, drawings: list[tuple[str, list]], stats: d
                 await _stroke(page, canvas, points, times)
                 lifted = time.monotonic()
                 stats["strokes"] += 1
-            await page.wait_for_timeout(400)
-            await page.locator("[data-testid='stStatusWidget']").wait_for(state="hidden", timeout=60_000)
-            guess = page.locator(".st-key-top_guess")
-            text = (await guess.inner_text()).strip() if await guess.count() else ""
-            stats["finals"].append(text.lower().startswith(category))
+            stats["finals"].append((await _final_guess(page, len(strokes))).lower().startswith(category))
             await _clear(page)
         if await page.locator("[data-testid='stException']").count():
             stats["errors"].append("an exception reached the page")
