@@ -168,16 +168,15 @@ async def _stroke(page, canvas, points, times: list[float] | None = None) -> Non
 async def _final_guess(page, strokes: int) -> str:
     """The guess for the whole drawing: the browser's own for exactly these strokes where it guesses live (what
     the player reads under the canvas), else the server's panel once the page has settled."""
-    try:
-        live = "window.doodleLive"
-        await page.wait_for_function(f"() => {live} && {live}.ready && {live}.last && {live}.last.strokes === {strokes}"
-                                     f" && !{live}.last.drawing", timeout=10_000, polling=100)
-        return await page.evaluate("() => window.doodleLive.last.ranking[0][0]")
-    except Exception:  # No live runtime (the floor, or a browser without it): read the server's panel.
-        await page.wait_for_timeout(400)
-        await page.locator("[data-testid='stStatusWidget']").wait_for(state="hidden", timeout=60_000)
-        guess = page.locator(".st-key-top_guess")
-        return (await guess.inner_text()).strip() if await guess.count() else ""
+    live = "window.doodleLive"
+    if await page.evaluate(f"() => Boolean({live} && {live}.ready)"):
+        await page.wait_for_function(f"() => {live}.last && {live}.last.strokes === {strokes} && !{live}.last.drawing",
+                                     timeout=30_000, polling=100)
+        return await page.evaluate(f"() => {live}.last.ranking[0][0]")
+    await page.wait_for_timeout(400)  # No live runtime (the floor, or a browser without it): the server's panel.
+    await page.locator("[data-testid='stStatusWidget']").wait_for(state="hidden", timeout=60_000)
+    guess = page.locator(".st-key-top_guess")
+    return (await guess.inner_text()).strip() if await guess.count() else ""
 
 
 async def _clear(page) -> None:
