@@ -45,6 +45,7 @@ import secrets
 import shutil
 import socket
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -148,7 +149,7 @@ class JobQueue:
             raise JobError("a job needs an owner (a session token)")
         config.validate()
         self.folder.mkdir(parents=True, exist_ok=True)
-        job_id = f"{time.time_ns() // 1_000_000:014d}-{secrets.token_hex(3)}"
+        job_id = _new_job_id()
         staging = Path(tempfile.mkdtemp(prefix=f".{job_id}.", suffix=".submitting", dir=self.folder))
         try:
             if dataset is not None:
@@ -357,6 +358,25 @@ class JobQueue:
     def _set_status(self, folder: Path, state: str, **details) -> None:
         _write_json(folder / "status.json", {"state": state, **{key: value for key, value in details.items()
                                                                  if value is not None}})
+
+
+_last_stamp = 0
+_stamp_lock = threading.Lock()
+
+
+def _new_job_id() -> str:
+    """A fresh job id whose order is the order of submission.
+
+    The id starts with the submission time in milliseconds; two submissions from this process within the
+    same millisecond (two sessions of one server, or one page submitting two runs) get successive stamps,
+    so that the queue, which runs jobs in id order, stays first come, first served. The random tail keeps
+    ids from two processes sharing a jobs folder apart.
+    """
+    global _last_stamp
+    with _stamp_lock:
+        _last_stamp = max(time.time_ns() // 1_000_000, _last_stamp + 1)
+        stamp = _last_stamp
+    return f"{stamp:014d}-{secrets.token_hex(3)}"
 
 
 def _write_json(path: Path, data: dict) -> None:

@@ -136,6 +136,18 @@ def test_queue_rules_without_workers(tmp_path: Path, data_root: Path, monkeypatc
         worker_count()
 
 
+def test_jobs_submitted_within_one_millisecond_keep_their_order(tmp_path: Path, data_root: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    queue = JobQueue(tmp_path / "jobs")
+    frozen = time.time_ns()
+    monkeypatch.setattr(time, "time_ns", lambda: frozen)  # every submission in the same millisecond
+    submitted = [queue.submit(tiny(data_root), owner=f"student-{number}").id for number in range(8)]
+    monkeypatch.undo()
+    assert [job.id for job in queue.jobs()] == submitted, "the queue is first come, first served"
+    assert [queue.get(job_id).position for job_id in submitted] == list(range(8))
+    assert queue.claim_next("w1").id == submitted[0]
+
+
 def test_a_worker_exits_when_the_server_that_started_it_is_gone(tmp_path: Path) -> None:
     import subprocess
     import sys
