@@ -16,8 +16,16 @@ from ui.warmup import wait_for_warm_up
 
 start_page(page("Game"))
 TITLE = "🎮 Draw it before the time runs out"
+game: Game | None = st.session_state.get("game")
+# The heading is chosen before anything slow, and stays the same size on every rerun of a round: a heading that
+# grew and shrank back during a rerun (the one Ready starts, just as the player puts the pen down) would move the
+# canvas under the pen and bend the stroke. A small title while playing: on a phone the whole round fits on one screen.
 heading = st.empty()
-heading.title(TITLE)
+in_game = game is not None and not game.finished
+if in_game:
+    heading.markdown(f"**{TITLE}**")
+else:
+    heading.title(TITLE)
 wait_for_warm_up(blocking_steps=2)  # TensorFlow and the models; the rest goes on in the background.
 
 # Only once TensorFlow is loaded (by the warm-up, in one thread), so that a cold server shows the title at once.
@@ -27,11 +35,8 @@ from ui.live_canvas import live_canvas  # noqa: E402
 from ui.models import model_switcher  # noqa: E402
 
 predictor = model_switcher()
-game: Game | None = st.session_state.get("game")
-playing = game is not None and not game.finished and st.session_state.get("game_model") == getattr(
-    getattr(predictor, "card", None), "name", None)
-if playing:
-    heading.markdown(f"**{TITLE}**")  # A small title while playing: on a phone the whole round fits on one screen.
+if in_game and st.session_state.get("game_model") != getattr(getattr(predictor, "card", None), "name", None):
+    heading.title(TITLE)  # The model was switched: the game is over, and the page offers a new one.
 if predictor is None:
     st.stop()
 
@@ -67,11 +72,11 @@ def round_data(game: Game) -> dict:
 
 
 def play(game: Game) -> None:
-    if game.results:
+    value = live_canvas("game_canvas", predictor, "game", round_data(game))
+    if game.results:  # Below the canvas, so that a round's end does not move the canvas down the page.
         last = game.results[-1]
         st.caption(f"Score {game.score} of {len(game.results)} · round {len(game.results)}: {last.category}: "
                    f"{VERDICTS.get(last.outcome, last.outcome)} ({last.seconds:.1f} s)")
-    value = live_canvas("game_canvas", predictor, "game", round_data(game))
     current = f"{game.id}:{len(game.results)}"
     if value.started == current and st.session_state.get("game_started") != current:
         st.session_state["game_started"] = current  # The player pressed Ready: the round's clock starts.

@@ -61,8 +61,29 @@ def drawings_of(data_root: Path, category: str, count: int) -> list[list]:
     return [record["drawing"] for record in records[:count]]
 
 
+def watch_position(canvas) -> None:
+    """Record the canvas' place on the page at every frame from now on (see ``positions``)."""
+    canvas.evaluate("""(canvas) => {
+      window.canvasPositions = [];
+      const watch = () => {
+        const box = canvas.getBoundingClientRect();
+        window.canvasPositions.push([Math.round(box.left + window.scrollX), Math.round(box.top + window.scrollY)]);
+        if (canvas.isConnected) requestAnimationFrame(watch);
+      };
+      requestAnimationFrame(watch);
+    }""")
+
+
+def positions(page) -> list[tuple[int, int]]:
+    """The distinct places the watched canvas has had, in order: one while the page holds still under the pen."""
+    seen = [tuple(place) for place in page.evaluate("() => window.canvasPositions")]
+    assert len(seen) > 10, "the watch ran for a few frames at least"
+    return [place for number, place in enumerate(seen) if number == 0 or place != seen[number - 1]]
+
+
 def test_replayed_real_drawings_are_guessed_live(page, app_url, data_root: Path) -> None:
     canvas = open_canvas(page, f"{app_url}Draw")
+    watch_position(canvas)  # Every stroke reruns the page's fragment; the canvas must not move under the pen.
     hits, seen = 0, []
     for number, category in enumerate(CATEGORIES * 2):
         drawing = drawings_of(data_root, category, 2)[number // len(CATEGORIES)]
@@ -75,6 +96,7 @@ def test_replayed_real_drawings_are_guessed_live(page, app_url, data_root: Path)
         page.locator(".st-key-top_guess").wait_for(state="detached", timeout=20_000)
     assert_no_errors(page)
     assert hits >= 0.6 * len(seen), f"{hits} of {len(seen)} right: {seen}"
+    assert len(positions(page)) == 1, f"the canvas moved while strokes went down: {positions(page)}"
 
 
 def test_the_guess_updates_after_every_stroke_and_clearing_resets_it(page, app_url, data_root: Path) -> None:
@@ -138,13 +160,15 @@ def test_a_game_round_is_won_by_drawing_the_prompt(page, app_url, data_root: Pat
     card = start_game(page, app_url, 90)
     prompt = re.search(r"Draw (.+) in 90 seconds", card.inner_text()).group(1).strip()
     drawing = recognised[prompt]
-    card.get_by_role("button", name="Ready!").click()
     canvas = page.locator(f".st-key-game_canvas {LIVE_CANVAS}")
+    watch_position(canvas)  # Ready reruns the page just as the pen goes down: the canvas must stay where it is.
+    card.get_by_role("button", name="Ready!").click()
     verdict = page.get_by_text(re.compile(rf"round 1: {re.escape(prompt)}: ✅ got it"))
     # The round may be won before the last stroke; the canvas then takes no more ink until the next card.
     replay(page, canvas, drawing, pause=0.3, until=lambda: verdict.count() > 0 or card.is_visible())
     verdict.first.wait_for(timeout=30_000)
     assert_no_errors(page)
+    assert len(positions(page)) == 1, f"the canvas moved during the round: {positions(page)}"
 
 
 def test_retraining_in_the_browser_switches_the_draw_page_to_the_new_model(page, app_url, data_root: Path) -> None:
