@@ -62,12 +62,18 @@ def drawings_of(data_root: Path, category: str, count: int) -> list[list]:
 
 
 def watch_position(canvas) -> None:
-    """Record the canvas' place on the page at every frame from now on (see ``positions``)."""
+    """Record the canvas' place on the page at every frame from now on while it takes strokes (see ``positions``).
+
+    A game's canvas takes strokes while its card is hidden: from Ready until the round's verdict. Between rounds
+    the page may move it (the next prompt can take two lines); under the pen it must not move.
+    """
     canvas.evaluate("""(canvas) => {
       window.canvasPositions = [];
+      const card = canvas.parentElement.querySelector("[data-testid='live-card']");
       const watch = () => {
         const box = canvas.getBoundingClientRect();
-        window.canvasPositions.push([Math.round(box.left + window.scrollX), Math.round(box.top + window.scrollY)]);
+        if (!card || card.hidden)
+          window.canvasPositions.push([Math.round(box.left + window.scrollX), Math.round(box.top + window.scrollY)]);
         if (canvas.isConnected) requestAnimationFrame(watch);
       };
       requestAnimationFrame(watch);
